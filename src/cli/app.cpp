@@ -1,0 +1,32 @@
+#include "cli/app.hpp"
+
+#include "cli/exit_codes.hpp"
+#include "cli/serve.hpp"
+
+#include <CLI/CLI.hpp>
+#include <vault_proxy/version.hpp>
+
+#include <iostream>
+
+namespace vp::cli {
+
+int main(int argc, char** argv) {
+  CLI::App app{"vault-proxy: a local reverse proxy that adds a Cloudflare Access service token to "
+               "every request for one HTTPS upstream (an Infisical vault)",
+               "vault-proxy"};
+  app.set_version_flag("-V,--version", std::string("vault-proxy ") + vp::version);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 cannot listen, "
+             "4 no proxy running. Run 'vault-proxy <command> --help' for a command's options.");
+  int exit_code = exit_ok;
+  add_serve(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? exit_ok : exit_usage;
+  }
+  return exit_code;
+}
+
+}  // namespace vp::cli

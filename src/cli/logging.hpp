@@ -1,0 +1,12 @@
+#pragma once
+// Logging setup: one stderr sink that scrubs secret values from every line and renders text or
+// JSON lines.
+
+#include "config/config.hpp"
+
+namespace vp::cli {
+
+/// Installs the default logger. `format` and `level` come from the config.
+void setup_logging(config::LogFormat format, const std::string& level);
+
+}  // namespace vp::cli

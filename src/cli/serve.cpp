@@ -1,0 +1,123 @@
+#include "cli/serve.hpp"
+
+#include "cli/exit_codes.hpp"
+#include "cli/logging.hpp"
+#include "config/credentials.hpp"
+#include "core/redact.hpp"
+#include "proxy/server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <vault_proxy/version.hpp>
+
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <unistd.h>
+
+namespace vp::cli {
+
+void add_config_flags(CLI::App& cmd, config::Flags& f) {
+  auto opt = [&](const char* name, std::optional<std::string>& target, const char* help) {
+    cmd.add_option_function<std::string>(name, [&target](const std::string& v) { target = v; }, help);
+  };
+  opt("-c,--config", f.config_file, "TOML config file (env VAULT_PROXY_CONFIG)");
+  opt("--listen", f.listen, "listen address (env VAULT_PROXY_LISTEN, default 127.0.0.1)");
+  opt("-p,--port", f.port, "listen port, 0 = ephemeral (env VAULT_PROXY_PORT, default 2019)");
+  opt("--upstream", f.upstream, "upstream URL, https only (env VAULT_PROXY_UPSTREAM)");
+  opt("--connect-to", f.connect_to, "dial HOST:PORT instead of resolving the upstream (env VAULT_PROXY_CONNECT_TO)");
+  opt("--ca-file", f.ca_file, "CA bundle for the upstream (env VAULT_PROXY_CA_FILE)");
+  opt("--user-agent", f.user_agent, "User-Agent sent upstream (env VAULT_PROXY_USER_AGENT)");
+  opt("--threads", f.threads, "worker threads, 0 = one per core (env VAULT_PROXY_THREADS)");
+  opt("--pool-size", f.pool_size, "idle upstream connections per worker (env VAULT_PROXY_POOL_SIZE)");
+  opt("--max-connections", f.max_connections, "client connections held at once (env VAULT_PROXY_MAX_CONNECTIONS)");
+  opt("--log-format", f.log_format, "text or json (env VAULT_PROXY_LOG_FORMAT)");
+  opt("--log-level", f.log_level, "trace|debug|info|warn|error|off (env VAULT_PROXY_LOG_LEVEL)");
+  opt("--pid-file", f.pid_file, "write the pid here while running (env VAULT_PROXY_PID_FILE)");
+}
+
+void add_serve(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ServeOptions>();
+  auto* cmd = app.add_subcommand("serve", "Run the proxy in the foreground (Ctrl-C or SIGTERM drains and exits 0)");
+  add_config_flags(*cmd, options->flags);
+  cmd->add_flag("--scrub-env", options->scrub_env,
+                "unset CF_ACCESS_CLIENT_* variables after reading them, so child processes and "
+                "/proc/<pid>/environ do not hold them");
+  cmd->footer(
+      "Credentials are read from CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET, their _FILE variants, "
+      "or $CREDENTIALS_DIRECTORY; never from arguments.");
+  cmd->callback([options, &exit_code] { exit_code = run_serve(*options, config::process_env()); });
+}
+
+namespace {
+
+std::string listen_url(const std::string& listen, std::uint16_t port) {
+  if (listen.find(':') != std::string::npos) return fmt::format("http://[{}]:{}", listen, port);
+  return fmt::format("http://{}:{}", listen, port);
+}
+
+}  // namespace
+
+int run_serve(const ServeOptions& options, const config::Env& env) {
+  // Keep credentials out of core dumps and away from ptrace by other processes of this user.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  auto loaded = config::load(options.flags, env);
+  if (!loaded.config) {
+    std::cerr << "vault-proxy: configuration error\n" << config::format_issues(loaded.issues)
+              << "See docs/configuration.md.\n";
+    return exit_usage;
+  }
+  const config::Config& cfg = *loaded.config;
+  setup_logging(cfg.log_format, cfg.log_level);
+
+  auto creds = config::load_credentials(env);
+  if (!creds.issues.empty()) {
+    std::cerr << "vault-proxy: credential error\n" << config::format_issues(creds.issues);
+    return exit_usage;
+  }
+  CredentialStore store;
+  if (creds.token) {
+    core::RedactionSet::global().add(creds.token->client_id.reveal());
+    core::RedactionSet::global().add(creds.token->client_secret.reveal());
+    store.replace(std::move(*creds.token));
+  }
+  if (options.scrub_env)
+    for (auto const& name : config::credential_env_names()) ::unsetenv(name.c_str());
+
+  try {
+    proxy::Server server(cfg, store);
+    server.bind();
+    std::string where = cfg.upstream.url();
+    if (cfg.connect_to) where += fmt::format(" (dialing {}:{})", cfg.connect_to->host, cfg.connect_to->port);
+    spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
+                 listen_url(cfg.listen, server.port()), where);
+    if (auto tok = store.current()) {
+      spdlog::info("service token loaded from {} (fingerprint {})", tok->source, tok->fingerprint());
+    } else {
+      spdlog::warn(
+          "no Cloudflare Access service token: set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET "
+          "(or CF_ACCESS_CLIENT_ID_FILE / CF_ACCESS_CLIENT_SECRET_FILE, or $CREDENTIALS_DIRECTORY). "
+          "Until then every proxied request gets 503 credentials_missing; /__vault-proxy/health still answers.");
+    }
+    if (cfg.pid_file) {
+      std::ofstream(*cfg.pid_file) << ::getpid() << '\n';
+    }
+    server.run();
+    if (cfg.pid_file) std::filesystem::remove(*cfg.pid_file);
+    spdlog::info("stopped");
+  } catch (const proxy::ListenError& e) {
+    spdlog::error("{}", e.what());
+    return exit_listen;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_failure;
+  }
+  core::RedactionSet::global().clear();
+  return exit_ok;
+}
+
+}  // namespace vp::cli

@@ -1,0 +1,133 @@
+#include "core/headers.hpp"
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace vp::core {
+namespace {
+
+constexpr std::array<std::string_view, 9> hop_fields{
+    "connection",        "keep-alive", "proxy-connection", "te",
+    "trailer",           "transfer-encoding", "upgrade",
+    "proxy-authenticate", "proxy-authorization",
+};
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && beast::iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Calls f(token) for each comma-separated element of a list-valued field (RFC 9110 §5.6.1).
+template <class F>
+void for_each_token(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = trim(list.substr(0, comma));
+    if (!item.empty()) f(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// Rebuilds a Cookie value without the CF_Authorization pair. Returns how many pairs were dropped.
+std::size_t without_access_cookie(std::string_view value, std::string& out) {
+  std::size_t dropped = 0;
+  out.clear();
+  while (!value.empty()) {
+    auto semi = value.find(';');
+    auto pair = trim(value.substr(0, semi));
+    auto eq = pair.find('=');
+    auto name = trim(pair.substr(0, eq));
+    if (beast::iequals(name, "CF_Authorization")) {
+      ++dropped;
+    } else if (!pair.empty()) {
+      if (!out.empty()) out += "; ";
+      out += pair;
+    }
+    if (semi == std::string_view::npos) break;
+    value.remove_prefix(semi + 1);
+  }
+  return dropped;
+}
+
+}  // namespace
+
+std::span<const std::string_view> hop_by_hop_fields() noexcept { return hop_fields; }
+
+bool is_hop_by_hop(std::string_view name) noexcept {
+  for (auto h : hop_fields)
+    if (beast::iequals(h, name)) return true;
+  return false;
+}
+
+std::size_t strip_hop_by_hop(http::fields& fields) {
+  // Collect nominations first: erasing while reading Connection values would invalidate them.
+  std::vector<std::string> nominated;
+  for (auto const& f : fields) {
+    if (f.name() == http::field::connection || beast::iequals(f.name_string(), "proxy-connection"))
+      for_each_token(f.value(), [&](std::string_view t) { nominated.emplace_back(t); });
+  }
+  std::size_t removed = 0;
+  for (auto it = fields.begin(); it != fields.end();) {
+    bool drop = is_hop_by_hop(it->name_string());
+    for (auto const& n : nominated) drop = drop || beast::iequals(it->name_string(), n);
+    if (drop) {
+      it = fields.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+std::size_t strip_client_credentials(http::fields& fields) {
+  std::size_t removed = 0;
+  std::vector<std::string> kept_cookies;
+  std::string rebuilt;
+  for (auto it = fields.begin(); it != fields.end();) {
+    auto name = it->name_string();
+    if (starts_with_ci(name, "cf-access-") || starts_with_ci(name, "proxy-")) {
+      it = fields.erase(it);
+      ++removed;
+      continue;
+    }
+    if (it->name() == http::field::cookie) {
+      auto dropped = without_access_cookie(it->value(), rebuilt);
+      if (dropped > 0) {
+        removed += dropped;
+        if (!rebuilt.empty()) kept_cookies.push_back(rebuilt);
+        it = fields.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
+  for (auto& c : kept_cookies) fields.insert(http::field::cookie, c);
+  return removed;
+}
+
+RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj) {
+  RewriteResult r;
+  r.hop_by_hop_removed = strip_hop_by_hop(req);
+  r.client_credentials_removed = strip_client_credentials(req);
+  // set() replaces every existing copy, so a repeated client Host or User-Agent cannot survive.
+  req.set(http::field::host, inj.host_header);
+  req.set(http::field::user_agent, inj.user_agent);
+  if (inj.token != nullptr) {
+    req.set("CF-Access-Client-Id", inj.token->client_id.reveal());
+    req.set("CF-Access-Client-Secret", inj.token->client_secret.reveal());
+    r.injected = true;
+  }
+  return r;
+}
+
+std::size_t rewrite_response(http::response_header<>& res) { return strip_hop_by_hop(res); }
+
+}  // namespace vp::core

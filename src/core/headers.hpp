@@ -1,0 +1,52 @@
+#pragma once
+// Header rules as pure functions over Beast field maps: hop-by-hop stripping, client credential
+// stripping and credential injection. No I/O; every rule is table-tested.
+
+#include "core/credentials.hpp"
+#include "core/http.hpp"
+
+#include <span>
+#include <string_view>
+
+namespace vp::core {
+
+/// Hop-by-hop fields, stripped in both directions (RFC 9110 §7.6.1, plus the legacy Keep-Alive,
+/// Proxy-Connection and the proxy authentication pair).
+std::span<const std::string_view> hop_by_hop_fields() noexcept;
+
+/// True when `name` (any casing) is in hop_by_hop_fields().
+bool is_hop_by_hop(std::string_view name) noexcept;
+
+/// Removes every hop-by-hop field and every field nominated in any `Connection` field (RFC 9110
+/// §7.6.1: "a proxy MUST ... remove any header fields nominated by the Connection header field").
+/// Returns the number of fields removed. Framing (Content-Length / chunked) is re-established by the
+/// caller from the parser, never from what survives here.
+std::size_t strip_hop_by_hop(http::fields& fields);
+
+/// What the upstream must receive besides the client's own fields.
+struct Injection {
+  std::string_view host_header;  ///< Host value for the upstream
+  std::string_view user_agent;   ///< fixed User-Agent
+  const ServiceToken* token = nullptr;  ///< null: inject no credentials
+};
+
+/// Counters for one rewrite, in the spirit of Envoy's credential_injector stats.
+struct RewriteResult {
+  std::size_t hop_by_hop_removed = 0;
+  std::size_t client_credentials_removed = 0;  ///< CF-Access-* fields and CF_Authorization cookies
+  bool injected = false;
+};
+
+/// Removes client-sent Cloudflare credentials: every `CF-Access-*` field (client id/secret,
+/// `cf-access-token`, `Cf-Access-Jwt-Assertion`), every `Proxy-*` field, and the `CF_Authorization`
+/// cookie inside `Cookie` (other cookies stay, in order). Returns the number of items removed.
+std::size_t strip_client_credentials(http::fields& fields);
+
+/// The request rewrite, in this fixed order: strip hop-by-hop → strip client credentials →
+/// set Host, User-Agent and the two CF-Access-Client-* fields exactly once.
+RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj);
+
+/// The response rewrite: strip hop-by-hop. Everything else (Set-Cookie, Content-Encoding, ...) stays.
+std::size_t rewrite_response(http::response_header<>& res);
+
+}  // namespace vp::core

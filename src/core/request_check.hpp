@@ -1,0 +1,50 @@
+#pragma once
+// check_request: the first phase of every request. Decides, from the header alone, whether the
+// request may go upstream, is a local endpoint, or must be refused (and with which error).
+
+#include "core/error.hpp"
+#include "core/http.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vp::core {
+
+/// Who may talk to the proxy.
+struct CheckPolicy {
+  std::uint16_t port = 2019;             ///< the listening port, for Host checks
+  std::vector<std::string> extra_hosts;  ///< configured names besides localhost, 127.0.0.1, [::1]
+  bool check_host = true;                ///< off for Unix-socket listeners' tests only
+};
+
+/// A refusal: the error and a specific message.
+struct Refusal {
+  ErrorCode code;
+  std::string message;
+};
+
+/// Where the request goes.
+enum class Route { upstream, local };
+
+/// Result of check_request.
+struct CheckResult {
+  std::optional<Refusal> refusal;  ///< set: answer with this error, send nothing upstream
+  Route route = Route::upstream;
+};
+
+/// The reserved prefix for the proxy's own endpoints; never forwarded.
+inline constexpr std::string_view local_prefix = "/__vault-proxy/";
+
+/// Applies the request rules: method (CONNECT refused), request-target form (origin-form only,
+/// `OPTIONS *` allowed), exactly one Host on HTTP/1.1, Host on the loopback allowlist (DNS
+/// rebinding), no browser cross-site markers (Origin not on the allowlist, Sec-Fetch-Site
+/// cross-site/same-site).
+CheckResult check_request(const http::request_header<>& req, const CheckPolicy& policy);
+
+/// True when `host` (a Host field value) names this proxy: an allowlisted name, with no port or
+/// with `policy.port`.
+bool host_allowed(std::string_view host, const CheckPolicy& policy);
+
+}  // namespace vp::core

@@ -1,0 +1,113 @@
+#include "net/upstream.hpp"
+
+#include "net/tls.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+namespace vp::upstream {
+
+using net::use_awaitable;
+using net::as_tuple;
+
+Pool::Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg)
+    : ex_(std::move(ex)), tls_(std::move(tls)), cfg_(cfg) {
+  idle_.reserve(cfg.pool_size);
+}
+
+bool peer_closed(tcp::socket& socket) {
+  char byte;
+  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;   // orderly close
+  if (n > 0) return true;    // unsolicited bytes (close_notify or junk): not safe to reuse
+  return errno != EAGAIN && errno != EWOULDBLOCK;
+}
+
+std::unique_ptr<Connection> Pool::take_idle() {
+  auto now = clock::now();
+  while (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    auto& sock = beast::get_lowest_layer(c->stream).socket();
+    if (now - c->idle_since >= cfg_.timeouts.upstream_idle || c->buffer.size() != 0 ||
+        peer_closed(sock)) {
+      ++stats_.stale_dropped;
+      continue;
+    }
+    ++stats_.reuses;
+    return c;
+  }
+  return nullptr;
+}
+
+void Pool::give_back(std::unique_ptr<Connection> c) {
+  if (idle_.size() >= cfg_.pool_size) return;
+  c->idle_since = clock::now();
+  idle_.push_back(std::move(c));
+}
+
+net::awaitable<ConnectResult> Pool::connect() {
+  using namespace net::experimental::awaitable_operators;
+  ConnectResult r;
+  const std::string& dial_host = cfg_.connect_to ? cfg_.connect_to->host : cfg_.upstream.host;
+  std::uint16_t dial_port = cfg_.connect_to ? cfg_.connect_to->port : cfg_.upstream.port;
+  auto where = [&] { return dial_host + ":" + std::to_string(dial_port); };
+
+  tcp::resolver resolver(ex_);
+  net::steady_timer timer(ex_);
+  timer.expires_after(cfg_.timeouts.connect);
+  auto raced = co_await (
+      resolver.async_resolve(dial_host, std::to_string(dial_port), as_tuple(use_awaitable)) ||
+      timer.async_wait(use_awaitable));
+  if (raced.index() == 1) {
+    r.error = ErrorCode::upstream_connect;
+    r.detail = "resolving " + where() + " timed out";
+    co_return r;
+  }
+  auto [rec, endpoints] = std::get<0>(std::move(raced));
+  if (rec) {
+    r.error = ErrorCode::upstream_connect;
+    r.detail = "resolving " + dial_host + ": " + rec.message();
+    co_return r;
+  }
+
+  auto c = std::make_unique<Connection>(ex_, *tls_);
+  auto& tcp_layer = beast::get_lowest_layer(c->stream);
+  ++stats_.connects;
+  tcp_layer.expires_after(cfg_.timeouts.connect);
+  auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, as_tuple(use_awaitable));
+  if (cec) {
+    r.error = ErrorCode::upstream_connect;
+    r.detail = "connect " + where() + ": " +
+               (cec == beast::error::timeout ? std::string("timed out") : cec.message());
+    co_return r;
+  }
+  tcp_layer.socket().set_option(tcp::no_delay(true));
+
+  std::string why;
+  if (!net_tls::prepare_client(c->stream.native_handle(), cfg_.upstream.host, why)) {
+    r.error = ErrorCode::upstream_tls;
+    r.detail = why;
+    co_return r;
+  }
+  tcp_layer.expires_after(cfg_.timeouts.tls_handshake);
+  auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+  if (hec) {
+    if (hec == beast::error::timeout) {
+      r.error = ErrorCode::upstream_timeout;
+      r.detail = "TLS handshake with " + where() + " timed out";
+    } else {
+      r.error = ErrorCode::upstream_tls;
+      r.detail = "TLS handshake with " + cfg_.upstream.host + " (" + where() +
+                 "): " + net_tls::describe_failure(hec, c->stream.native_handle());
+    }
+    co_return r;
+  }
+  net_tls::note_handshake(c->stream.native_handle());
+  tcp_layer.expires_never();
+  r.connection = std::move(c);
+  co_return r;
+}
+
+}  // namespace vp::upstream

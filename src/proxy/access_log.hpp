@@ -1,0 +1,28 @@
+#pragma once
+// log_request: the last phase of every request. One line per request; never header values, never
+// bodies, never the query string (it may carry identifiers the operator did not ask to log).
+
+#include "config/config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace vp::proxy {
+
+/// What one request did.
+struct AccessRecord {
+  std::string_view method{};
+  std::string_view target{};      ///< the raw request-target; the query string is cut here
+  unsigned status = 0;            ///< what the client got (0: connection aborted)
+  unsigned upstream_status = 0;   ///< what the upstream answered (0: not forwarded)
+  std::uint64_t bytes = 0;        ///< response body bytes sent to the client
+  std::chrono::microseconds duration{0};
+  std::string_view error{};       ///< the proxy's error code, empty when none
+};
+
+/// Formats a record as one text or JSON line (no trailing newline).
+std::string format_access(const AccessRecord& r, config::LogFormat format);
+
+}  // namespace vp::proxy

@@ -1,0 +1,183 @@
+#include "proxy/server.hpp"
+
+#include "net/port_owner.hpp"
+#include "net/tls.hpp"
+#include "proxy/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <optional>
+
+namespace vp::proxy {
+namespace {
+using net::as_tuple;
+using net::use_awaitable;
+
+constexpr std::string_view overloaded_response =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "X-Vault-Proxy-Error: overloaded\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 80\r\n\r\n"
+    R"({"message":"vault-proxy is at its connection limit; retry","error":"overloaded"})";
+
+net::awaitable<void> refuse_overloaded(tcp::socket socket) {
+  co_await net::async_write(socket, net::buffer(overloaded_response), as_tuple(use_awaitable));
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    spdlog::error("session ended by an internal error: {}", x.what());
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const config::Config& c, CredentialStore& cr)
+      : cfg(c), shared(c, cr, net_tls::make_client_context(c.ca_file)) {
+    unsigned n = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared));
+  }
+
+  const config::Config& cfg;
+  Shared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  net::io_context control{1};
+  tcp::acceptor acceptor{control};
+  net::signal_set signals{control, SIGINT, SIGTERM};
+  net::steady_timer drain_timer{control};
+  std::size_t next = 0;
+  bool stopping = false;
+
+  net::awaitable<void> accept_loop();
+  void begin_drain();
+  void finish();
+};
+
+net::awaitable<void> Server::Impl::accept_loop() {
+  net::steady_timer backoff(control);
+  for (;;) {
+    auto& w = *workers[next++ % workers.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(w.ioc, as_tuple(use_awaitable));
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      // EMFILE/ENFILE: the connection stays in the backlog; retrying at once would spin.
+      spdlog::warn("accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(as_tuple(use_awaitable));
+      continue;
+    }
+    if (shared.connections.load(std::memory_order_relaxed) >= cfg.max_connections) {
+      net::co_spawn(w.ioc, refuse_overloaded(std::move(socket)), log_exception);
+      continue;
+    }
+    shared.connections.fetch_add(1, std::memory_order_relaxed);
+    net::co_spawn(w.ioc, run_session(w, std::move(socket)), [this](std::exception_ptr e) {
+      shared.connections.fetch_sub(1, std::memory_order_relaxed);
+      log_exception(e);
+    });
+  }
+}
+
+void Server::Impl::begin_drain() {
+  if (stopping) return;
+  stopping = true;
+  shared.draining = true;
+  error_code ignored;
+  acceptor.close(ignored);
+  signals.cancel();
+  spdlog::info("shutting down: waiting up to {} ms for {} connection(s)",
+               cfg.timeouts.shutdown_grace.count(), shared.connections.load());
+  for (auto& w : workers) net::post(w->ioc, [wp = w.get()] { wp->drain(); });
+  auto deadline = std::chrono::steady_clock::now() + cfg.timeouts.shutdown_grace;
+  net::co_spawn(control, [this, deadline]() -> net::awaitable<void> {
+    while (shared.connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      drain_timer.expires_after(std::chrono::milliseconds(20));
+      co_await drain_timer.async_wait(as_tuple(use_awaitable));
+      // Connections that were busy when the drain began may have gone idle since.
+      for (auto& w : workers) net::post(w->ioc, [wp = w.get()] { wp->drain(); });
+    }
+    if (shared.connections.load() > 0)
+      spdlog::warn("shutdown grace period over: closing {} connection(s)", shared.connections.load());
+    finish();
+  }, log_exception);
+}
+
+void Server::Impl::finish() {
+  for (auto& w : workers) w->ioc.stop();
+  control.stop();
+}
+
+Server::Server(const config::Config& cfg, CredentialStore& creds)
+    : impl_(std::make_unique<Impl>(cfg, creds)) {}
+
+Server::~Server() {
+  for (auto& w : impl_->workers) {
+    w->ioc.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+void Server::bind() {
+  auto& cfg = impl_->cfg;
+  error_code ec;
+  auto address = net::ip::make_address(cfg.listen, ec);
+  if (ec) throw ListenError("listen address '" + cfg.listen + "' is not an IP address (fix VAULT_PROXY_LISTEN / --listen)");
+  tcp::endpoint ep(address, cfg.port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol());
+  a.set_option(net::socket_base::reuse_address(true));
+  a.bind(ep, ec);
+  if (ec) {
+    std::string msg = fmt::format("cannot listen on {}:{}: {}.", cfg.listen, cfg.port, ec.message());
+    if (ec == net::error::address_in_use) {
+      auto owner = net_util::port_owner(cfg.port);
+      msg += fmt::format(" Port {} is held by {}.", cfg.port, owner ? *owner : std::string("another process"));
+      msg += " Stop that process, or choose another port with VAULT_PROXY_PORT (or --port) and "
+             "regenerate .mcp.json.";
+      if (cfg.port == 2019) msg += " Note: 2019 is also the default port of Caddy's admin API.";
+      msg += " vault-proxy never falls back to another port.";
+    } else if (ec == net::error::access_denied) {
+      msg += " Choose a port above 1023 with VAULT_PROXY_PORT.";
+    }
+    throw ListenError(msg);
+  }
+  a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw ListenError(fmt::format("cannot listen on {}:{}: {}", cfg.listen, cfg.port, ec.message()));
+  impl_->shared.policy.port = a.local_endpoint().port();
+}
+
+std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::run() {
+  auto& im = *impl_;
+  std::signal(SIGPIPE, SIG_IGN);
+  im.signals.async_wait([&im](const error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    im.begin_drain();
+  });
+  for (auto& w : im.workers) {
+    w->thread = std::thread([wp = w.get()] {
+      auto guard = net::make_work_guard(wp->ioc);
+      wp->ioc.run();
+    });
+  }
+  net::co_spawn(im.control, im.accept_loop(), log_exception);
+  im.control.run();
+  for (auto& w : im.workers) {
+    w->ioc.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+void Server::stop() {
+  net::post(impl_->control, [im = impl_.get()] { im->begin_drain(); });
+}
+
+}  // namespace vp::proxy

@@ -1,0 +1,412 @@
+// The per-connection session: read a request header, check it, rewrite it, relay it to a pooled
+// upstream connection, relay the response back, log it. Bodies are streamed through one fixed
+// buffer per session, never held whole.
+
+#include "core/error.hpp"
+#include "core/headers.hpp"
+#include "core/request_check.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/local.hpp"
+#include "proxy/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace vp::proxy {
+namespace {
+
+using net::as_tuple;
+using net::use_awaitable;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t header_limit = 64 * 1024;
+constexpr std::size_t request_line_limit = 8 * 1024;
+constexpr std::size_t max_fields = 256;
+constexpr std::size_t relay_buffer_size = 16 * 1024;
+
+bool is_idempotent(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Errors that mean "the peer went away", as opposed to a protocol violation.
+bool is_disconnect(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == net::ssl::error::stream_truncated || ec == http::error::partial_message;
+}
+
+// How a request ended, for the caller's keep-alive decision.
+enum class Outcome { keep_alive, close, abort };
+
+class Session {
+ public:
+  Session(Worker& w, tcp::socket socket) : w_(w), client_(std::move(socket)) {
+    handle_.stream = &client_;
+    w_.sessions.insert(&handle_);
+  }
+  ~Session() { w_.sessions.erase(&handle_); }
+
+  net::awaitable<void> run();
+
+ private:
+  net::awaitable<Outcome> serve_one(http::request_parser<http::buffer_body>& req_p);
+  net::awaitable<Outcome> forward(http::request_parser<http::buffer_body>& req_p,
+                                  AccessRecord& rec);
+  net::awaitable<Outcome> respond_error(ErrorCode code, std::string_view message, unsigned version,
+                                        bool keep_alive, AccessRecord& rec);
+  net::awaitable<Outcome> respond(http::response<http::string_body>& res, bool keep_alive,
+                                  AccessRecord& rec);
+  void log(const AccessRecord& rec, clock::time_point start);
+  void abort_client();
+
+  Worker& w_;
+  beast::tcp_stream client_;
+  beast::flat_buffer cbuf_;
+  SessionHandle handle_;
+  std::array<char, relay_buffer_size> relay_{};
+};
+
+void Session::abort_client() {
+  // An RST, so that a client never mistakes a cut-off body for a complete one.
+  error_code ignored;
+  client_.socket().set_option(net::socket_base::linger(true, 0), ignored);
+  client_.socket().close(ignored);
+}
+
+void Session::log(const AccessRecord& rec, clock::time_point start) {
+  if (!w_.shared.cfg.access_log) return;
+  AccessRecord r = rec;
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
+  spdlog::info("{}", format_access(r, w_.shared.cfg.log_format));
+}
+
+net::awaitable<void> Session::run() {
+  client_.socket().set_option(tcp::no_delay(true));
+  const auto& t = w_.shared.cfg.timeouts;
+  bool first = true;
+  for (;;) {
+    http::request_parser<http::buffer_body> req_p;
+    req_p.header_limit(header_limit);
+    req_p.body_limit(boost::none);  // bodies are streamed; limits apply to headers only
+    handle_.idle = true;
+    if (w_.shared.draining.load(std::memory_order_relaxed)) break;
+    client_.expires_after(first ? t.request_header : t.idle_keepalive);
+    auto [ec, n] = co_await http::async_read_header(client_, cbuf_, req_p, as_tuple(use_awaitable));
+    handle_.idle = false;
+    first = false;
+    if (ec) {
+      if (is_disconnect(ec) || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+          ec == net::error::bad_descriptor)
+        break;
+      AccessRecord rec{.method = "-", .target = "-"};
+      auto start = clock::now();
+      if (ec == http::error::header_limit) {
+        // The request line alone over its limit gets 414, a long header block 431 (RFC 9110 §15.5.15,
+        // RFC 6585 §5).
+        std::string_view seen(static_cast<const char*>(cbuf_.data().data()), cbuf_.size());
+        auto eol = seen.find("\r\n");
+        bool long_line = eol == std::string_view::npos ? seen.size() > request_line_limit
+                                                       : eol > request_line_limit;
+        co_await respond_error(long_line ? ErrorCode::uri_too_long : ErrorCode::header_too_large,
+                               {}, 11, false, rec);
+      } else {
+        co_await respond_error(ErrorCode::bad_request,
+                               fmt::format("vault-proxy refused a malformed request: {}", ec.message()),
+                               11, false, rec);
+      }
+      log(rec, start);
+      break;
+    }
+    auto outcome = co_await serve_one(req_p);
+    if (outcome == Outcome::abort) {
+      abort_client();
+      co_return;
+    }
+    if (outcome == Outcome::close) break;
+  }
+  error_code ignored;
+  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  client_.socket().close(ignored);
+}
+
+net::awaitable<Outcome> Session::serve_one(http::request_parser<http::buffer_body>& req_p) {
+  auto start = clock::now();
+  auto& req = req_p.get();
+  auto& counters = w_.shared.counters;
+  counters.requests.fetch_add(1, std::memory_order_relaxed);
+  AccessRecord rec{.method = req.method_string(), .target = req.target()};
+  // A request whose body we are not going to read leaves the connection unusable.
+  bool body_pending = !req_p.is_done();
+  bool keep_alive = req.keep_alive() && !body_pending;
+
+  Outcome out;
+  std::size_t fields = std::distance(req.begin(), req.end());
+  if (req.target().size() > request_line_limit) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    out = co_await respond_error(ErrorCode::uri_too_long, {}, req.version(), false, rec);
+  } else if (fields > max_fields) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    out = co_await respond_error(ErrorCode::header_too_large,
+                                 fmt::format("vault-proxy refused the request: more than {} header fields", max_fields),
+                                 req.version(), false, rec);
+  } else if (auto check = core::check_request(req, w_.shared.policy); check.refusal) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    out = co_await respond_error(check.refusal->code, check.refusal->message, req.version(),
+                                 keep_alive, rec);
+  } else if (check.route == core::Route::local) {
+    counters.local.fetch_add(1, std::memory_order_relaxed);
+    auto res = co_await handle_local(w_, req);
+    out = co_await respond(res, keep_alive, rec);
+  } else {
+    counters.proxied.fetch_add(1, std::memory_order_relaxed);
+    out = co_await forward(req_p, rec);
+  }
+  log(rec, start);
+  co_return out;
+}
+
+net::awaitable<Outcome> Session::respond(http::response<http::string_body>& res, bool keep_alive,
+                                         AccessRecord& rec) {
+  keep_alive = keep_alive && !w_.shared.draining.load(std::memory_order_relaxed);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  rec.status = res.result_int();
+  rec.bytes = res.body().size();
+  client_.expires_after(w_.shared.cfg.timeouts.body_inactivity);
+  auto [ec, n] = co_await http::async_write(client_, res, as_tuple(use_awaitable));
+  if (ec) co_return Outcome::abort;
+  co_return keep_alive ? Outcome::keep_alive : Outcome::close;
+}
+
+net::awaitable<Outcome> Session::respond_error(ErrorCode code, std::string_view message,
+                                               unsigned version, bool keep_alive,
+                                               AccessRecord& rec) {
+  http::response<http::string_body> res{static_cast<http::status>(status_for(code)),
+                                        version == 10 ? 10u : 11u};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Vault-Proxy-Error", code_name(code));
+  if (code == ErrorCode::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+  res.body() = error_body(code, message.empty() ? default_message(code) : message);
+  rec.error = code_name(code);
+  co_return co_await respond(res, keep_alive, rec);
+}
+
+net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>& req_p,
+                                         AccessRecord& rec) {
+  auto& shared = w_.shared;
+  const auto& t = shared.cfg.timeouts;
+  auto& req = req_p.get();
+  const unsigned client_version = req.version();
+  const bool client_keep_alive = req.keep_alive();
+  const bool has_body = !req_p.is_done();
+  const bool chunked_body = req_p.chunked();
+  const auto content_length = req_p.content_length();
+  const bool is_head = req.method() == http::verb::head;
+  bool expect_continue = false;
+  for (auto [it, end] = req.equal_range(http::field::expect); it != end; ++it)
+    expect_continue = expect_continue || beast::iequals(it->value(), "100-continue");
+
+  auto token = shared.creds.current();
+  if (!token) {
+    // Nothing goes upstream without credentials; the unread body makes the connection unusable.
+    co_return co_await respond_error(ErrorCode::credentials_missing, {}, client_version,
+                                     client_keep_alive && !has_body, rec);
+  }
+
+  // rewrite_request: Expect is answered here, so the upstream never waits for a 100 we would drop.
+  req.erase(http::field::expect);
+  auto rw = core::rewrite_request(req, {shared.host_header, shared.cfg.user_agent, token.get()});
+  shared.counters.credentials_injected.fetch_add(rw.injected ? 1 : 0, std::memory_order_relaxed);
+  shared.counters.client_credentials_removed.fetch_add(rw.client_credentials_removed,
+                                                       std::memory_order_relaxed);
+  req.version(11);
+  if (chunked_body)
+    req.chunked(true);
+  else if (content_length)
+    req.content_length(*content_length);
+
+  auto fail = [&](ErrorCode code, const std::string& detail) -> net::awaitable<Outcome> {
+    shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("upstream error {}: {}", code_name(code), detail);
+    co_return co_await respond_error(code, {}, client_version, client_keep_alive && !has_body, rec);
+  };
+
+  // Acquire a connection and send the header. A pooled connection the upstream closed in the
+  // meantime is replaced, but only while replaying is safe (see docs/architecture.md, retries).
+  std::unique_ptr<upstream::Connection> conn;
+  std::optional<http::response_parser<http::buffer_body>> res_holder;
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    conn = attempt == 0 ? w_.pool.take_idle() : nullptr;
+    if (conn) {
+      reused = true;
+    } else {
+      auto cr = co_await w_.pool.connect();
+      if (cr.error) co_return co_await fail(*cr.error, cr.detail);
+      conn = std::move(cr.connection);
+    }
+    auto& up_tcp = beast::get_lowest_layer(conn->stream);
+
+    http::request_serializer<http::buffer_body> sr{req};
+    up_tcp.expires_after(t.body_inactivity);
+    auto [wec, wn] = co_await http::async_write_header(conn->stream, sr, as_tuple(use_awaitable));
+    if (wec) {
+      if (reused && attempt == 0) continue;  // nothing of this request reached a live upstream
+      co_return co_await fail(is_disconnect(wec) ? ErrorCode::upstream_closed : ErrorCode::upstream_connect,
+                              "writing request header: " + wec.message());
+    }
+
+    if (has_body) {
+      if (expect_continue && client_version >= 11) {
+        static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+        client_.expires_after(t.body_inactivity);
+        auto [cec, cn] = co_await net::async_write(client_, net::buffer(cont), as_tuple(use_awaitable));
+        if (cec) co_return Outcome::abort;
+      }
+      // Client body → upstream, one buffer at a time.
+      do {
+        req.body().data = relay_.data();
+        req.body().size = relay_.size();
+        client_.expires_after(t.body_inactivity);
+        auto [rec_ec, rn] = co_await http::async_read_some(client_, cbuf_, req_p, as_tuple(use_awaitable));
+        if (rec_ec && rec_ec != http::error::need_buffer) {
+          // The client vanished or sent a broken body: the upstream saw a partial request, so its
+          // connection is discarded, and the client gets nothing more.
+          co_return Outcome::abort;
+        }
+        req.body().size = relay_.size() - req.body().size;
+        req.body().data = relay_.data();
+        req.body().more = !req_p.is_done();
+        up_tcp.expires_after(t.body_inactivity);
+        auto [uec, un] = co_await http::async_write(conn->stream, sr, as_tuple(use_awaitable));
+        if (uec && uec != http::error::need_buffer)
+          co_return co_await fail(ErrorCode::upstream_closed, "sending request body: " + uec.message());
+      } while (!req_p.is_done());
+    }
+
+    // Response header; informational 1xx responses (other than 101) are consumed here.
+    bool retry = false;
+    for (;;) {
+      res_holder.emplace();
+      auto& rp = *res_holder;
+      rp.header_limit(header_limit);
+      rp.body_limit(boost::none);
+      if (is_head) rp.skip(true);
+      up_tcp.expires_after(t.upstream_header);
+      auto [hec, hn] = co_await http::async_read_header(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
+      if (hec) {
+        if (hec == beast::error::timeout)
+          co_return co_await fail(ErrorCode::upstream_timeout,
+                                  fmt::format("no response header within {} ms", t.upstream_header.count()));
+        if (is_disconnect(hec)) {
+          // A reused connection closed before any response byte: replay only requests that are
+          // safe to repeat and whose body (none) we still hold.
+          if (reused && attempt == 0 && !has_body && is_idempotent(req.method()) && hn == 0) {
+            retry = true;
+            break;
+          }
+          co_return co_await fail(ErrorCode::upstream_closed, "reading response header: " + hec.message());
+        }
+        co_return co_await fail(ErrorCode::upstream_protocol, "reading response header: " + hec.message());
+      }
+      auto status = rp.get().result_int();
+      if (status >= 100 && status < 200) {
+        if (status == 101)
+          co_return co_await fail(ErrorCode::upstream_protocol, "unexpected 101 Switching Protocols");
+        continue;
+      }
+      break;
+    }
+    if (retry) continue;
+    break;
+  }
+
+  auto& rp = *res_holder;
+  auto& res = rp.get();
+  auto& up_tcp = beast::get_lowest_layer(conn->stream);
+  rec.upstream_status = res.result_int();
+  const bool upstream_keep_alive = rp.keep_alive();
+  const auto res_length = rp.content_length();
+  const bool no_body = rp.is_done();  // HEAD, 204, 304, or Content-Length: 0
+  const bool res_chunked = rp.chunked();
+
+  core::rewrite_response(res);
+  res.version(client_version == 10 ? 10 : 11);
+  bool keep_alive = client_keep_alive && !shared.draining.load(std::memory_order_relaxed);
+  if (!no_body) {
+    if (res_length && !res_chunked) {
+      res.content_length(*res_length);
+    } else if (client_version >= 11) {
+      res.chunked(true);
+    } else {
+      keep_alive = false;  // an HTTP/1.0 client learns the end of the body from the close
+    }
+  }
+  res.keep_alive(keep_alive);
+  rec.status = res.result_int();
+
+  http::response_serializer<http::buffer_body> sr{res};
+  if (no_body) {
+    client_.expires_after(t.body_inactivity);
+    auto [ec, n] = co_await http::async_write_header(client_, sr, as_tuple(use_awaitable));
+    if (ec) co_return Outcome::abort;
+  } else {
+    do {
+      res.body().data = relay_.data();
+      res.body().size = relay_.size();
+      up_tcp.expires_after(t.body_inactivity);
+      auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
+      if (rec_ec && rec_ec != http::error::need_buffer) {
+        // The upstream died mid-body. The client must not see a message that looks complete.
+        shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("upstream error upstream_closed: response body cut short: {}", rec_ec.message());
+        rec.error = code_name(ErrorCode::upstream_closed);
+        rec.status = 0;
+        co_return Outcome::abort;
+      }
+      res.body().size = relay_.size() - res.body().size;
+      res.body().data = relay_.data();
+      res.body().more = !rp.is_done();
+      rec.bytes += res.body().size;
+      client_.expires_after(t.body_inactivity);
+      auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
+      if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
+    } while (!rp.is_done());
+  }
+
+  ++conn->requests;
+  if (upstream_keep_alive) w_.pool.give_back(std::move(conn));
+  co_return keep_alive ? Outcome::keep_alive : Outcome::close;
+}
+
+}  // namespace
+
+void Worker::drain() {
+  for (auto* h : sessions) {
+    if (h->idle) {
+      error_code ignored;
+      h->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      h->stream->cancel();
+    }
+  }
+  pool.clear();
+}
+
+net::awaitable<void> run_session(Worker& w, tcp::socket socket) {
+  Session s(w, std::move(socket));
+  co_await s.run();
+}
+
+}  // namespace vp::proxy

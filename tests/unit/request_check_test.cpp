@@ -1,0 +1,94 @@
+// check_request: which requests may go upstream, fed hostile request headers.
+#include "core/request_check.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vp::core {
+namespace {
+
+struct Req {
+  http::verb method = http::verb::get;
+  std::string target = "/api/status";
+  unsigned version = 11;
+  std::vector<std::pair<std::string, std::string>> fields{{"Host", "127.0.0.1:2019"}};
+};
+
+CheckResult check(const Req& r, CheckPolicy policy = {}) {
+  http::request_header<> h;
+  h.method(r.method);
+  h.target(r.target);
+  h.version(r.version);
+  for (auto const& [n, v] : r.fields) h.insert(n, v);
+  return check_request(h, policy);
+}
+
+std::optional<ErrorCode> refusal(const Req& r, CheckPolicy policy = {}) {
+  auto c = check(r, std::move(policy));
+  if (!c.refusal) return std::nullopt;
+  return c.refusal->code;
+}
+
+TEST(CheckRequest, PlainRequestGoesUpstream) {
+  auto c = check({});
+  EXPECT_FALSE(c.refusal);
+  EXPECT_EQ(c.route, Route::upstream);
+}
+
+TEST(CheckRequest, LocalPrefixIsRoutedLocally) {
+  EXPECT_EQ(check({.target = "/__vault-proxy/health"}).route, Route::local);
+  EXPECT_EQ(check({.target = "/__vault-proxy/ready?x=1"}).route, Route::local);
+  EXPECT_EQ(check({.target = "/api/__vault-proxy/health"}).route, Route::upstream);
+}
+
+TEST(CheckRequest, TargetForms) {
+  EXPECT_EQ(refusal({.target = "http://evil.example/api"}), ErrorCode::bad_request);
+  EXPECT_EQ(refusal({.target = "vault.raxx.app:443"}), ErrorCode::bad_request);
+  EXPECT_EQ(refusal({.target = "*"}), ErrorCode::bad_request);
+  EXPECT_EQ(refusal({.method = http::verb::options, .target = "*"}), std::nullopt);
+  EXPECT_EQ(refusal({.method = http::verb::connect, .target = "vault.raxx.app:443"}),
+            ErrorCode::method_not_allowed);
+}
+
+TEST(CheckRequest, HostRules) {
+  EXPECT_EQ(refusal({.fields = {}}), ErrorCode::bad_request);  // HTTP/1.1 without Host
+  EXPECT_EQ(refusal({.version = 10, .fields = {}}), std::nullopt);
+  EXPECT_EQ(refusal({.fields = {{"Host", "127.0.0.1:2019"}, {"host", "127.0.0.1:2019"}}}),
+            ErrorCode::bad_request);
+  for (auto ok : {"127.0.0.1:2019", "localhost:2019", "LOCALHOST:2019", "[::1]:2019", "localhost",
+                  "127.0.0.1"})
+    EXPECT_EQ(refusal({.fields = {{"Host", ok}}}), std::nullopt) << ok;
+  for (auto bad : {"evil.example:2019", "127.0.0.1:2020", "localhost.evil.example:2019",
+                   "127.0.0.1:2019x", "[::1", "::1:2019", "", "127.0.0.2:2019", "localhost:"})
+    EXPECT_EQ(refusal({.fields = {{"Host", bad}}}), ErrorCode::misdirected_request) << bad;
+}
+
+TEST(CheckRequest, ConfiguredExtraHostsAreAllowed) {
+  CheckPolicy p;
+  p.extra_hosts = {"vault-proxy.internal"};
+  EXPECT_EQ(refusal({.fields = {{"Host", "vault-proxy.internal:2019"}}}, p), std::nullopt);
+  EXPECT_EQ(refusal({.fields = {{"Host", "other.internal:2019"}}}, p), ErrorCode::misdirected_request);
+}
+
+TEST(CheckRequest, BrowserMarkersAreRefused) {
+  auto with = [](std::string name, std::string value) {
+    return Req{.fields = {{"Host", "127.0.0.1:2019"}, {name, value}}};
+  };
+  EXPECT_EQ(refusal(with("Origin", "https://evil.example")), ErrorCode::forbidden_origin);
+  EXPECT_EQ(refusal(with("Origin", "null")), ErrorCode::forbidden_origin);
+  EXPECT_EQ(refusal(with("Origin", "http://127.0.0.1:2019")), std::nullopt);
+  EXPECT_EQ(refusal(with("Origin", "http://localhost:2019")), std::nullopt);
+  EXPECT_EQ(refusal(with("Origin", "http://localhost:3000")), ErrorCode::forbidden_origin);
+  EXPECT_EQ(refusal(with("Sec-Fetch-Site", "cross-site")), ErrorCode::forbidden_origin);
+  EXPECT_EQ(refusal(with("sec-fetch-site", "Same-Site")), ErrorCode::forbidden_origin);
+  EXPECT_EQ(refusal(with("Sec-Fetch-Site", "same-origin")), std::nullopt);
+  EXPECT_EQ(refusal(with("Sec-Fetch-Site", "none")), std::nullopt);
+}
+
+TEST(CheckRequest, EveryRefusalHasAMessage) {
+  auto c = check({.target = "http://x/"});
+  ASSERT_TRUE(c.refusal);
+  EXPECT_FALSE(c.refusal->message.empty());
+}
+
+}  // namespace
+}  // namespace vp::core
