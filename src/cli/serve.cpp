@@ -106,6 +106,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     if (cfg.pid_file) {
       std::ofstream(*cfg.pid_file) << ::getpid() << '\n';
     }
+    // RUNTIME-STATE HOOK (write the state file for stop/status here; remove it after run())
     server.run();
     if (cfg.pid_file) std::filesystem::remove(*cfg.pid_file);
     spdlog::info("stopped");
