@@ -13,11 +13,12 @@ std::string format_access(const AccessRecord& r, config::LogFormat format) {
                      {"path", path},              {"status", r.status},
                      {"upstream_status", r.upstream_status},
                      {"bytes", r.bytes},          {"duration_ms", ms},
-                     {"error", r.error}};
+                     {"error", r.error},         {"diagnosis", r.diagnosis}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  return fmt::format("{} {} {} upstream={} bytes={} {:.3f}ms error={}", r.method, path, r.status,
-                     r.upstream_status, r.bytes, ms, r.error.empty() ? "-" : r.error);
+  return fmt::format("{} {} {} upstream={} bytes={} {:.3f}ms error={} diagnosis={}", r.method, path,
+                     r.status, r.upstream_status, r.bytes, ms, r.error.empty() ? "-" : r.error,
+                     r.diagnosis.empty() ? "-" : r.diagnosis);
 }
 
 }  // namespace vp::proxy

@@ -20,6 +20,7 @@ struct AccessRecord {
   std::uint64_t bytes = 0;        ///< response body bytes sent to the client
   std::chrono::microseconds duration{0};
   std::string_view error{};       ///< the proxy's error code, empty when none
+  std::string_view diagnosis{};   ///< the class of a non-2xx answer (core::Diagnosis), empty when none
 };
 
 /// Formats a record as one text or JSON line (no trailing newline).

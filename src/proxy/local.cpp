@@ -1,8 +1,13 @@
 #include "proxy/local.hpp"
 
+#include "core/diagnosis.hpp"
 #include "core/error.hpp"
 #include "core/headers.hpp"
+#include "core/redact.hpp"
 #include "core/request_check.hpp"
+
+#include <fmt/chrono.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <vault_proxy/version.hpp>
@@ -21,6 +26,53 @@ http::response<http::string_body> json_response(http::status status, const json&
   res.set(http::field::cache_control, "no-store");
   res.body() = body.dump();
   return res;
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+}
+
+json status_json(Shared& shared) {
+  auto& c = shared.counters;
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - shared.started);
+  json diagnoses = json::object();
+  for (std::size_t i = 0; i < c.diagnoses.size(); ++i) {
+    auto n = c.diagnoses[i].load(std::memory_order_relaxed);
+    auto name = core::diagnosis_name(static_cast<core::Diagnosis>(i));
+    if (n > 0 && !name.empty()) diagnoses[std::string(name)] = n;
+  }
+  for (std::size_t i = 0; i < c.errors.size(); ++i) {
+    auto n = c.errors[i].load(std::memory_order_relaxed);
+    if (n > 0) diagnoses[std::string(code_name(static_cast<ErrorCode>(i)))] = n;
+  }
+  json last = nullptr;
+  {
+    std::lock_guard lock(shared.last_error_mutex);
+    if (shared.last_error)
+      last = {{"code", shared.last_error->code},
+              {"detail", core::RedactionSet::global().apply(shared.last_error->detail)},
+              {"at", iso8601(shared.last_error->at)}};
+  }
+  json creds{{"loaded", false}};
+  if (auto tok = shared.creds.current())
+    creds = {{"loaded", true}, {"source", tok->source}, {"fingerprint", tok->fingerprint()},
+             {"version", tok->version}};
+  return {{"pid", ::getpid()},
+          {"version", vp::version},
+          {"listen", shared.cfg.listen},
+          {"port", shared.policy.port},
+          {"upstream", shared.cfg.upstream.url()},
+          {"uptime_s", uptime.count()},
+          {"connections", shared.connections.load(std::memory_order_relaxed)},
+          {"requests",
+           {{"total", c.requests.load()},
+            {"proxied", c.proxied.load()},
+            {"local", c.local.load()},
+            {"refused", c.refused.load()},
+            {"upstream_errors", c.upstream_errors.load()}}},
+          {"diagnoses", diagnoses},
+          {"last_error", last},
+          {"credentials", creds}};
 }
 
 }  // namespace
@@ -67,8 +119,18 @@ net::awaitable<ProbeResult> probe_upstream(Worker& w) {
   if (r.upstream_status == 200) {
     r.ready = true;
   } else {
-    r.reason = fmt::format("the upstream answered {} to GET {} through Cloudflare Access",
-                           r.upstream_status, shared.cfg.ready_probe_path);
+    core::ResponseFacts facts{.status = r.upstream_status,
+                              .location = res[http::field::location],
+                              .content_type = res[http::field::content_type],
+                              .cf_mitigated = res["cf-mitigated"],
+                              .server = res[http::field::server],
+                              .has_cf_ray = res.count("cf-ray") > 0,
+                              .body = res.body()};
+    auto d = core::classify(facts);
+    r.diagnosis = std::string(core::diagnosis_name(d));
+    r.reason = fmt::format("the upstream answered {} to GET {} through Cloudflare Access{}{}",
+                           r.upstream_status, shared.cfg.ready_probe_path,
+                           d == core::Diagnosis::none ? "" : ": ", core::diagnosis_message(d));
   }
   if (rp.keep_alive()) w.pool.give_back(std::move(conn));
   co_return r;
@@ -109,12 +171,14 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
     json body{{"ready", cached.ready}, {"upstream", shared.cfg.upstream.url()}};
     if (cached.upstream_status != 0) body["upstream_status"] = cached.upstream_status;
     if (!cached.ready) body["reason"] = cached.reason;
+    if (!cached.diagnosis.empty()) body["diagnosis"] = cached.diagnosis;
     co_return json_response(cached.ready ? http::status::ok : http::status::service_unavailable,
                             body, req.version());
   }
+  if (name == "status") co_return json_response(http::status::ok, status_json(shared), req.version());
   auto res = json_response(http::status::not_found,
                            {{"message", fmt::format("vault-proxy has no local endpoint '{}'; try "
-                                                    "/__vault-proxy/health or /__vault-proxy/ready",
+                                                    "/__vault-proxy/health, /__vault-proxy/ready or /__vault-proxy/status",
                                                     std::string(path))},
                             {"error", code_name(ErrorCode::not_found)}},
                            req.version());

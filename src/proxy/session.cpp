@@ -2,6 +2,7 @@
 // upstream connection, relay the response back, log it. Bodies are streamed through one fixed
 // buffer per session, never held whole.
 
+#include "core/diagnosis.hpp"
 #include "core/error.hpp"
 #include "core/headers.hpp"
 #include "core/request_check.hpp"
@@ -9,6 +10,7 @@
 #include "proxy/local.hpp"
 #include "proxy/worker.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -24,6 +26,7 @@ constexpr std::size_t header_limit = 64 * 1024;
 constexpr std::size_t request_line_limit = 8 * 1024;
 constexpr std::size_t max_fields = 256;
 constexpr std::size_t relay_buffer_size = 16 * 1024;
+constexpr std::size_t peek_limit = 64 * 1024;  // error bodies read whole for classification
 
 bool is_idempotent(http::verb v) {
   switch (v) {
@@ -198,8 +201,11 @@ net::awaitable<Outcome> Session::respond_error(ErrorCode code, std::string_view 
   res.set(http::field::cache_control, "no-store");
   res.set("X-Vault-Proxy-Error", code_name(code));
   if (code == ErrorCode::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+  res.set("X-Vault-Proxy-Diagnosis", code_name(code));
   res.body() = error_body(code, message.empty() ? default_message(code) : message);
   rec.error = code_name(code);
+  rec.diagnosis = code_name(code);
+  w_.shared.counters.errors[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
   co_return co_await respond(res, keep_alive, rec);
 }
 
@@ -240,6 +246,7 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
   auto fail = [&](ErrorCode code, const std::string& detail) -> net::awaitable<Outcome> {
     shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("upstream error {}: {}", code_name(code), detail);
+    shared.note_error(code_name(code), detail);
     co_return co_await respond_error(code, {}, client_version, client_keep_alive && !has_body, rec);
   };
 
@@ -342,7 +349,57 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
   const bool no_body = rp.is_done();  // HEAD, 204, 304, or Content-Length: 0
   const bool res_chunked = rp.chunked();
 
+  // Error answers are small: read up to peek_limit of the body so the classifier can tell a
+  // Cloudflare page from Infisical's JSON before anything is sent to the client.
+  const unsigned status = res.result_int();
+  std::string peek;
+  if (status >= 300 && status != 304 && !no_body && (!res_length || *res_length <= peek_limit)) {
+    while (!rp.is_done() && peek.size() < peek_limit) {
+      res.body().data = relay_.data();
+      res.body().size = relay_.size();
+      up_tcp.expires_after(t.body_inactivity);
+      auto [pec, pn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
+      if (pec && pec != http::error::need_buffer)
+        co_return co_await fail(is_disconnect(pec) ? ErrorCode::upstream_closed : ErrorCode::upstream_protocol,
+                                "reading error response body: " + pec.message());
+      peek.append(relay_.data(), relay_.size() - res.body().size);
+    }
+  }
+  core::ResponseFacts facts{.status = status,
+                            .location = res[http::field::location],
+                            .content_type = res[http::field::content_type],
+                            .cf_mitigated = res["cf-mitigated"],
+                            .server = res[http::field::server],
+                            .has_cf_ray = res.count("cf-ray") > 0,
+                            .body = peek};
+  const auto diagnosis = core::classify(facts);
+  if (diagnosis != core::Diagnosis::none) {
+    shared.counters.diagnoses[static_cast<std::size_t>(diagnosis)].fetch_add(1, std::memory_order_relaxed);
+    rec.diagnosis = core::diagnosis_name(diagnosis);
+  }
+  if (core::replaced_by_proxy(diagnosis)) {
+    // Cloudflare's pages and login redirects are replaced: the real client shows only a JSON
+    // `message`, and follows redirects into a login page it then reports as success.
+    shared.note_error(core::diagnosis_name(diagnosis), fmt::format("upstream answered {}", status));
+    nlohmann::json body{{"message", core::diagnosis_message(diagnosis)},
+                        {"error", core::diagnosis_name(diagnosis)},
+                        {"upstream_status", status}};
+    if (auto ray = res["cf-ray"]; !ray.empty()) body["cf_ray"] = std::string(ray);
+    http::response<http::string_body> out{static_cast<http::status>(core::replaced_status(diagnosis, status)),
+                                          client_version == 10 ? 10u : 11u};
+    out.set(http::field::content_type, "application/json");
+    out.set(http::field::cache_control, "no-store");
+    out.set("X-Vault-Proxy-Diagnosis", core::diagnosis_name(diagnosis));
+    out.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (rp.is_done() && upstream_keep_alive) {
+      ++conn->requests;
+      w_.pool.give_back(std::move(conn));
+    }
+    co_return co_await respond(out, client_keep_alive, rec);
+  }
+
   core::rewrite_response(res);
+  if (diagnosis != core::Diagnosis::none) res.set("X-Vault-Proxy-Diagnosis", core::diagnosis_name(diagnosis));
   res.version(client_version == 10 ? 10 : 11);
   bool keep_alive = client_keep_alive && !shared.draining.load(std::memory_order_relaxed);
   if (!no_body) {
@@ -363,7 +420,16 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
     auto [ec, n] = co_await http::async_write_header(client_, sr, as_tuple(use_awaitable));
     if (ec) co_return Outcome::abort;
   } else {
-    do {
+    if (!peek.empty() || rp.is_done()) {
+      res.body().data = peek.data();
+      res.body().size = peek.size();
+      res.body().more = !rp.is_done();
+      rec.bytes += peek.size();
+      client_.expires_after(t.body_inactivity);
+      auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
+      if (wec && wec != http::error::need_buffer) co_return Outcome::abort;
+    }
+    while (!rp.is_done()) {
       res.body().data = relay_.data();
       res.body().size = relay_.size();
       up_tcp.expires_after(t.body_inactivity);
@@ -372,6 +438,7 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
         // The upstream died mid-body. The client must not see a message that looks complete.
         shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("upstream error upstream_closed: response body cut short: {}", rec_ec.message());
+        shared.note_error(code_name(ErrorCode::upstream_closed), "response body cut short: " + rec_ec.message());
         rec.error = code_name(ErrorCode::upstream_closed);
         rec.status = 0;
         co_return Outcome::abort;
@@ -383,7 +450,7 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
       client_.expires_after(t.body_inactivity);
       auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
       if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
-    } while (!rp.is_done());
+    }
   }
 
   ++conn->requests;

@@ -4,16 +4,30 @@
 
 #include "config/config.hpp"
 #include "core/credentials.hpp"
+#include "core/diagnosis.hpp"
+#include "core/error.hpp"
 #include "core/request_check.hpp"
 #include "net/asio.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace vp::proxy {
+
+inline constexpr std::size_t diagnosis_count = static_cast<std::size_t>(core::Diagnosis::upstream_server_error) + 1;
+inline constexpr std::size_t error_code_count = static_cast<std::size_t>(ErrorCode::internal) + 1;
+
+/// The most recent error, for `vault-proxy status`.
+struct LastError {
+  std::string code;
+  std::string detail;
+  std::chrono::system_clock::time_point at;
+};
 
 /// Process-wide counters (relaxed atomics; read by status and tests).
 struct Counters {
@@ -24,6 +38,8 @@ struct Counters {
   std::atomic<std::uint64_t> upstream_errors{0};
   std::atomic<std::uint64_t> credentials_injected{0};
   std::atomic<std::uint64_t> client_credentials_removed{0};
+  std::array<std::atomic<std::uint64_t>, diagnosis_count> diagnoses{};  ///< by core::Diagnosis
+  std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
 };
 
 /// The cached outcome of the last ready probe.
@@ -31,6 +47,7 @@ struct ProbeResult {
   bool ready = false;
   unsigned upstream_status = 0;
   std::string reason;
+  std::string diagnosis;  ///< core::diagnosis_name of a non-200 answer
   std::chrono::steady_clock::time_point at{};
 };
 
@@ -51,6 +68,15 @@ struct Shared {
 
   std::mutex probe_mutex;
   ProbeResult probe;
+
+  std::mutex last_error_mutex;
+  std::optional<LastError> last_error;
+
+  /// Records an error for status (detail must not contain secrets; it is also redacted on output).
+  void note_error(std::string_view code, std::string detail) {
+    std::lock_guard lock(last_error_mutex);
+    last_error = LastError{std::string(code), std::move(detail), std::chrono::system_clock::now()};
+  }
 };
 
 }  // namespace vp::proxy
