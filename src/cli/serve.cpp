@@ -2,16 +2,23 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/logging.hpp"
+#include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
 #include "core/redact.hpp"
+#include "net/asio.hpp"
 #include "proxy/server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <vault_proxy/version.hpp>
 
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -37,12 +44,19 @@ void add_config_flags(CLI::App& cmd, config::Flags& f) {
   opt("--log-format", f.log_format, "text or json (env VAULT_PROXY_LOG_FORMAT)");
   opt("--log-level", f.log_level, "trace|debug|info|warn|error|off (env VAULT_PROXY_LOG_LEVEL)");
   opt("--pid-file", f.pid_file, "write the pid here while running (env VAULT_PROXY_PID_FILE)");
+  opt("--unix-socket", f.unix_socket, "also listen on this Unix socket, mode 0600 (env VAULT_PROXY_UNIX_SOCKET)");
+  opt("--unix-socket-mode", f.unix_socket_mode, "octal mode of the Unix socket (env VAULT_PROXY_UNIX_SOCKET_MODE)");
+  opt("--capability", f.capability, "true: require a random path prefix, written to the capability file (env VAULT_PROXY_CAPABILITY)");
+  opt("--capability-file", f.capability_file, "where the capability prefix is written, mode 0600 (env VAULT_PROXY_CAPABILITY_FILE)");
+  opt("--allowed-hosts", f.allowed_hosts, "extra Host names to accept, comma-separated (env VAULT_PROXY_ALLOWED_HOSTS)");
 }
 
 void add_serve(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ServeOptions>();
   auto* cmd = app.add_subcommand("serve", "Run the proxy in the foreground (Ctrl-C or SIGTERM drains and exits 0)");
   add_config_flags(*cmd, options->flags);
+  cmd->add_flag("--unsafe-listen", options->flags.unsafe_listen,
+                "allow a non-loopback listen address (anyone who reaches it can read the vault)");
   cmd->add_flag("--scrub-env", options->scrub_env,
                 "unset CF_ACCESS_CLIENT_* variables after reading them, so child processes and "
                 "/proc/<pid>/environ do not hold them");
@@ -54,6 +68,34 @@ void add_serve(CLI::App& app, int& exit_code) {
 
 namespace {
 
+bool is_loopback(const std::string& listen) {
+  error_code ec;
+  auto a = net::ip::make_address(listen, ec);
+  return !ec && a.is_loopback();
+}
+
+// The capability token goes to a file only its owner can read: O_NOFOLLOW so a planted symlink
+// cannot redirect it, mode 0600 from creation.
+std::string write_capability_file(const config::Config& cfg, const config::Env& env,
+                                  std::uint16_t port, const std::string& token) {
+  std::string path;
+  if (cfg.capability_file) {
+    path = *cfg.capability_file;
+  } else {
+    auto dir = state_dir(env);
+    ensure_state_dir(dir);
+    path = dir + "/capability-" + std::to_string(port);
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write the capability file " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write the capability file " + path);
+  return path;
+}
+
 std::string listen_url(const std::string& listen, std::uint16_t port) {
   if (listen.find(':') != std::string::npos) return fmt::format("http://[{}]:{}", listen, port);
   return fmt::format("http://{}:{}", listen, port);
@@ -64,6 +106,8 @@ std::string listen_url(const std::string& listen, std::uint16_t port) {
 int run_serve(const ServeOptions& options, const config::Env& env) {
   // Keep credentials out of core dumps and away from ptrace by other processes of this user.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
 
   auto loaded = config::load(options.flags, env);
   if (!loaded.config) {
@@ -72,6 +116,13 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     return exit_usage;
   }
   const config::Config& cfg = *loaded.config;
+  if (!is_loopback(cfg.listen) && !options.flags.unsafe_listen && !cfg.unsafe_listen) {
+    std::cerr << "vault-proxy: refusing to listen on " << cfg.listen
+              << ": it is not a loopback address, and anyone who can reach the proxy can read the vault "
+                 "with its service token.\n  fix: use 127.0.0.1 or ::1 (VAULT_PROXY_LISTEN / --listen), "
+                 "or pass --unsafe-listen if another host really must reach it.\n";
+    return exit_usage;
+  }
   setup_logging(cfg.log_format, cfg.log_level);
 
   auto creds = config::load_credentials(env);
@@ -95,6 +146,13 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     if (cfg.connect_to) where += fmt::format(" (dialing {}:{})", cfg.connect_to->host, cfg.connect_to->port);
     spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
                  listen_url(cfg.listen, server.port()), where);
+    if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
+    std::string capability_path;
+    if (!server.capability().empty()) {
+      core::RedactionSet::global().add(server.capability());
+      capability_path = write_capability_file(cfg, env, server.port(), server.capability());
+      spdlog::info("capability prefix required; the URL path prefix is in {}", capability_path);
+    }
     if (auto tok = store.current()) {
       spdlog::info("service token loaded from {} (fingerprint {})", tok->source, tok->fingerprint());
     } else {
@@ -107,8 +165,10 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
       std::ofstream(*cfg.pid_file) << ::getpid() << '\n';
     }
     // RUNTIME-STATE HOOK (write the state file for stop/status here; remove it after run())
+    RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url());  // removed at scope exit
     server.run();
     if (cfg.pid_file) std::filesystem::remove(*cfg.pid_file);
+    if (!capability_path.empty()) std::filesystem::remove(capability_path);
     spdlog::info("stopped");
   } catch (const proxy::ListenError& e) {
     spdlog::error("{}", e.what());

@@ -63,6 +63,14 @@ struct Config {
   std::chrono::milliseconds ready_cache{10'000};  ///< how long a ready probe result is reused
   std::optional<std::string> pid_file;       ///< written at start, removed at exit
   std::optional<std::string> config_file;    ///< the TOML file that was read, if any
+
+  // Reach (docs/security.md).
+  bool unsafe_listen = false;                  ///< allow a non-loopback listen address
+  std::optional<std::string> unix_socket;      ///< also listen on this Unix socket path
+  unsigned unix_socket_mode = 0600;            ///< permission bits of the socket file
+  bool capability = false;                     ///< require a random path prefix on every request
+  std::optional<std::string> capability_file;  ///< where the prefix is written (0600); default: state dir
+  std::vector<std::string> allowed_hosts;      ///< Host names accepted besides the loopback names
 };
 
 /// One problem found while loading: the field as the user wrote it, what is wrong, and the fix.
@@ -97,6 +105,12 @@ struct Flags {
   std::optional<std::string> log_format;
   std::optional<std::string> log_level;
   std::optional<std::string> pid_file;
+  std::optional<std::string> unix_socket;      ///< --unix-socket / VAULT_PROXY_UNIX_SOCKET
+  std::optional<std::string> unix_socket_mode; ///< --unix-socket-mode / VAULT_PROXY_UNIX_SOCKET_MODE (octal)
+  std::optional<std::string> capability;       ///< --capability / VAULT_PROXY_CAPABILITY (true|false)
+  std::optional<std::string> capability_file;  ///< --capability-file / VAULT_PROXY_CAPABILITY_FILE
+  std::optional<std::string> allowed_hosts;    ///< --allowed-hosts / VAULT_PROXY_ALLOWED_HOSTS (comma-separated)
+  bool unsafe_listen = false;                  ///< --unsafe-listen (flag only: never from env or file)
 };
 
 /// Either a Config or every issue found.

@@ -1,5 +1,7 @@
 #include "core/request_check.hpp"
 
+#include <openssl/crypto.h>
+
 #include <charconv>
 
 namespace vp::core {
@@ -38,6 +40,16 @@ bool origin_allowed(std::string_view origin, const CheckPolicy& policy) {
 }
 
 }  // namespace
+
+std::optional<std::string> strip_capability(std::string_view target, std::string_view token) {
+  if (token.empty() || target == "/__vault-proxy/health") return std::string(target);
+  if (target.size() < token.size() + 1 || target[0] != '/') return std::nullopt;
+  if (CRYPTO_memcmp(target.data() + 1, token.data(), token.size()) != 0) return std::nullopt;
+  auto rest = target.substr(token.size() + 1);
+  if (rest.empty() || rest.front() == '?') return "/" + std::string(rest);
+  if (rest.front() != '/') return std::nullopt;
+  return std::string(rest);
+}
 
 bool host_allowed(std::string_view host, const CheckPolicy& policy) {
   std::string_view name, port;

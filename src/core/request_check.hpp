@@ -43,6 +43,12 @@ inline constexpr std::string_view local_prefix = "/__vault-proxy/";
 /// cross-site/same-site).
 CheckResult check_request(const http::request_header<>& req, const CheckPolicy& policy);
 
+/// With a capability token, every target but `/__vault-proxy/health` must start with "/<token>"
+/// followed by "/", "?" or its end. Returns the target without the prefix (the health target and
+/// every target when `token` is empty come back unchanged), or nullopt when the prefix is missing.
+/// The comparison takes the same time wherever the first difference is.
+std::optional<std::string> strip_capability(std::string_view target, std::string_view token);
+
 /// True when `host` (a Host field value) names this proxy: an allowlisted name, with no port or
 /// with `policy.port`.
 bool host_allowed(std::string_view host, const CheckPolicy& policy);

@@ -6,7 +6,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 
 namespace vp::proxy {
@@ -19,10 +25,11 @@ constexpr std::string_view overloaded_response =
     "X-Vault-Proxy-Error: overloaded\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 80\r\n\r\n"
     R"({"message":"vault-proxy is at its connection limit; retry","error":"overloaded"})";
 
-net::awaitable<void> refuse_overloaded(tcp::socket socket) {
+template <class Socket>
+net::awaitable<void> refuse_overloaded(Socket socket) {
   co_await net::async_write(socket, net::buffer(overloaded_response), as_tuple(use_awaitable));
   error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(Socket::shutdown_send, ignored);
   socket.close(ignored);
 }
 
@@ -35,6 +42,18 @@ void log_exception(std::exception_ptr e) {
   }
 }
 
+std::string random_token() {
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot generate the capability token");
+  static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += alphabet[b % 32];
+    out += alphabet[(b >> 3) % 32];
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -42,6 +61,14 @@ struct Server::Impl {
       : cfg(c), shared(c, cr, net_tls::make_client_context(c.ca_file)) {
     unsigned n = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared));
+    shared.policy.extra_hosts = c.allowed_hosts;
+    if (c.capability) shared.capability = random_token();
+  }
+  ~Impl() {
+    if (unix_bound) {
+      std::error_code ignored;
+      std::filesystem::remove(*cfg.unix_socket, ignored);
+    }
   }
 
   const config::Config& cfg;
@@ -49,23 +76,28 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   net::io_context control{1};
   tcp::acceptor acceptor{control};
+  net::local::stream_protocol::acceptor unix_acceptor{control};
+  bool unix_bound = false;
   net::signal_set signals{control, SIGINT, SIGTERM};
   net::steady_timer drain_timer{control};
   std::size_t next = 0;
   bool stopping = false;
 
-  net::awaitable<void> accept_loop();
+  template <class Acceptor>
+  net::awaitable<void> accept_loop(Acceptor& a);
+  void bind_unix();
   void begin_drain();
   void finish();
 };
 
-net::awaitable<void> Server::Impl::accept_loop() {
+template <class Acceptor>
+net::awaitable<void> Server::Impl::accept_loop(Acceptor& a) {
   net::steady_timer backoff(control);
   for (;;) {
     auto& w = *workers[next++ % workers.size()];
-    auto [ec, socket] = co_await acceptor.async_accept(w.ioc, as_tuple(use_awaitable));
+    auto [ec, socket] = co_await a.async_accept(w.ioc, as_tuple(use_awaitable));
     if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec == net::error::operation_aborted || !a.is_open()) co_return;
       // EMFILE/ENFILE: the connection stays in the backlog; retrying at once would spin.
       spdlog::warn("accept failed: {}", ec.message());
       backoff.expires_after(std::chrono::milliseconds(50));
@@ -90,6 +122,7 @@ void Server::Impl::begin_drain() {
   shared.draining = true;
   error_code ignored;
   acceptor.close(ignored);
+  unix_acceptor.close(ignored);
   signals.cancel();
   spdlog::info("shutting down: waiting up to {} ms for {} connection(s)",
                cfg.timeouts.shutdown_grace.count(), shared.connections.load());
@@ -150,7 +183,37 @@ void Server::bind() {
   a.listen(net::socket_base::max_listen_connections, ec);
   if (ec) throw ListenError(fmt::format("cannot listen on {}:{}: {}", cfg.listen, cfg.port, ec.message()));
   impl_->shared.policy.port = a.local_endpoint().port();
+  if (cfg.unix_socket) impl_->bind_unix();
 }
+
+void Server::Impl::bind_unix() {
+  const std::string& path = *cfg.unix_socket;
+  using local = net::local::stream_protocol;
+  error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(path))) {
+    // A socket file left by a crashed proxy is replaced; one that still answers is in use.
+    local::socket probe(control);
+    probe.connect(local::endpoint(path), ec);
+    if (!ec) throw ListenError("cannot listen on unix:" + path + ": another process is listening there. Stop it, or choose another path with --unix-socket.");
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+      throw ListenError("cannot listen on unix:" + path + ": the path exists and is not a socket; remove it or choose another path.");
+    std::filesystem::remove(path);
+  }
+  unix_acceptor.open(local());
+  // The socket is created with the umask's bits: close the window in which it is wider than asked.
+  mode_t old = ::umask(0177);
+  unix_acceptor.bind(local::endpoint(path), ec);
+  ::umask(old);
+  if (ec) throw ListenError("cannot listen on unix:" + path + ": " + ec.message());
+  unix_bound = true;
+  if (::chmod(path.c_str(), cfg.unix_socket_mode) != 0)
+    throw ListenError("cannot set mode of unix:" + path + ": " + std::string(std::strerror(errno)));
+  unix_acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw ListenError("cannot listen on unix:" + path + ": " + ec.message());
+}
+
+const std::string& Server::capability() const { return impl_->shared.capability; }
 
 std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 
@@ -168,7 +231,8 @@ void Server::run() {
       wp->ioc.run();
     });
   }
-  net::co_spawn(im.control, im.accept_loop(), log_exception);
+  net::co_spawn(im.control, im.accept_loop(im.acceptor), log_exception);
+  if (im.unix_bound) net::co_spawn(im.control, im.accept_loop(im.unix_acceptor), log_exception);
   im.control.run();
   for (auto& w : im.workers) {
     w->ioc.stop();

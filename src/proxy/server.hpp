@@ -28,6 +28,8 @@ class Server {
   void bind();
   /// The bound port (after bind()).
   std::uint16_t port() const;
+  /// The capability prefix token, empty when the capability is off.
+  const std::string& capability() const;
   /// Serves until SIGTERM / SIGINT or stop(), then drains in-flight requests up to the
   /// configured grace period. Returns normally after a clean drain.
   void run();

@@ -49,13 +49,27 @@ bool is_disconnect(const error_code& ec) {
          ec == net::ssl::error::stream_truncated || ec == http::error::partial_message;
 }
 
+bool strip_capability(http::request_header<>& req, std::string_view token) {
+  auto stripped = core::strip_capability(req.target(), token);
+  if (!stripped) return false;
+  if (*stripped != req.target()) req.target(*stripped);
+  return true;
+}
+
 // How a request ended, for the caller's keep-alive decision.
 enum class Outcome { keep_alive, close, abort };
 
+template <class Protocol>
 class Session {
  public:
-  Session(Worker& w, tcp::socket socket) : w_(w), client_(std::move(socket)) {
-    handle_.stream = &client_;
+  using socket_type = typename Protocol::socket;
+
+  Session(Worker& w, socket_type socket) : w_(w), client_(std::move(socket)) {
+    handle_.close_idle = [this] {
+      error_code ignored;
+      client_.socket().shutdown(socket_type::shutdown_both, ignored);
+      client_.cancel();
+    };
     w_.sessions.insert(&handle_);
   }
   ~Session() { w_.sessions.erase(&handle_); }
@@ -74,28 +88,31 @@ class Session {
   void abort_client();
 
   Worker& w_;
-  beast::tcp_stream client_;
+  beast::basic_stream<Protocol> client_;
   beast::flat_buffer cbuf_;
   SessionHandle handle_;
   std::array<char, relay_buffer_size> relay_{};
 };
 
-void Session::abort_client() {
+template <class Protocol>
+void Session<Protocol>::abort_client() {
   // An RST, so that a client never mistakes a cut-off body for a complete one.
   error_code ignored;
-  client_.socket().set_option(net::socket_base::linger(true, 0), ignored);
+  client_.socket().set_option(net::socket_base::linger(true, 0), ignored);  // no-op on Unix sockets
   client_.socket().close(ignored);
 }
 
-void Session::log(const AccessRecord& rec, clock::time_point start) {
+template <class Protocol>
+void Session<Protocol>::log(const AccessRecord& rec, clock::time_point start) {
   if (!w_.shared.cfg.access_log) return;
   AccessRecord r = rec;
   r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
   spdlog::info("{}", format_access(r, w_.shared.cfg.log_format));
 }
 
-net::awaitable<void> Session::run() {
-  client_.socket().set_option(tcp::no_delay(true));
+template <class Protocol>
+net::awaitable<void> Session<Protocol>::run() {
+  if constexpr (std::is_same_v<Protocol, tcp>) client_.socket().set_option(tcp::no_delay(true));
   const auto& t = w_.shared.cfg.timeouts;
   bool first = true;
   for (;;) {
@@ -139,11 +156,12 @@ net::awaitable<void> Session::run() {
     if (outcome == Outcome::close) break;
   }
   error_code ignored;
-  client_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  client_.socket().shutdown(socket_type::shutdown_send, ignored);
   client_.socket().close(ignored);
 }
 
-net::awaitable<Outcome> Session::serve_one(http::request_parser<http::buffer_body>& req_p) {
+template <class Protocol>
+net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::buffer_body>& req_p) {
   auto start = clock::now();
   auto& req = req_p.get();
   auto& counters = w_.shared.counters;
@@ -155,7 +173,15 @@ net::awaitable<Outcome> Session::serve_one(http::request_parser<http::buffer_bod
 
   Outcome out;
   std::size_t fields = std::distance(req.begin(), req.end());
-  if (req.target().size() > request_line_limit) {
+  bool capability_ok = strip_capability(req, w_.shared.capability);
+  rec.target = req.target();
+  if (!capability_ok) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    out = co_await respond_error(ErrorCode::not_found,
+                                 "this vault-proxy requires its capability path prefix; use the URL "
+                                 "from the capability file (see docs/security.md)",
+                                 req.version(), keep_alive, rec);
+  } else if (req.target().size() > request_line_limit) {
     counters.refused.fetch_add(1, std::memory_order_relaxed);
     out = co_await respond_error(ErrorCode::uri_too_long, {}, req.version(), false, rec);
   } else if (fields > max_fields) {
@@ -179,7 +205,8 @@ net::awaitable<Outcome> Session::serve_one(http::request_parser<http::buffer_bod
   co_return out;
 }
 
-net::awaitable<Outcome> Session::respond(http::response<http::string_body>& res, bool keep_alive,
+template <class Protocol>
+net::awaitable<Outcome> Session<Protocol>::respond(http::response<http::string_body>& res, bool keep_alive,
                                          AccessRecord& rec) {
   keep_alive = keep_alive && !w_.shared.draining.load(std::memory_order_relaxed);
   res.keep_alive(keep_alive);
@@ -192,7 +219,8 @@ net::awaitable<Outcome> Session::respond(http::response<http::string_body>& res,
   co_return keep_alive ? Outcome::keep_alive : Outcome::close;
 }
 
-net::awaitable<Outcome> Session::respond_error(ErrorCode code, std::string_view message,
+template <class Protocol>
+net::awaitable<Outcome> Session<Protocol>::respond_error(ErrorCode code, std::string_view message,
                                                unsigned version, bool keep_alive,
                                                AccessRecord& rec) {
   http::response<http::string_body> res{static_cast<http::status>(status_for(code)),
@@ -209,7 +237,8 @@ net::awaitable<Outcome> Session::respond_error(ErrorCode code, std::string_view 
   co_return co_await respond(res, keep_alive, rec);
 }
 
-net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>& req_p,
+template <class Protocol>
+net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::buffer_body>& req_p,
                                          AccessRecord& rec) {
   auto& shared = w_.shared;
   const auto& t = shared.cfg.timeouts;
@@ -294,8 +323,11 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
           co_return Outcome::abort;
         }
         req.body().size = relay_.size() - req.body().size;
-        req.body().data = relay_.data();
+        // Beast's chunked serializer writes any non-null buffer as a chunk, even an empty one, and
+        // a zero-size chunk is the last-chunk marker: pass no buffer when there are no bytes.
+        req.body().data = req.body().size > 0 ? relay_.data() : nullptr;
         req.body().more = !req_p.is_done();
+        if (req.body().size == 0 && req.body().more) continue;  // the read parsed framing only
         up_tcp.expires_after(t.body_inactivity);
         auto [uec, un] = co_await http::async_write(conn->stream, sr, as_tuple(use_awaitable));
         if (uec && uec != http::error::need_buffer)
@@ -421,7 +453,7 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
     if (ec) co_return Outcome::abort;
   } else {
     if (!peek.empty() || rp.is_done()) {
-      res.body().data = peek.data();
+      res.body().data = peek.empty() ? nullptr : peek.data();
       res.body().size = peek.size();
       res.body().more = !rp.is_done();
       rec.bytes += peek.size();
@@ -444,8 +476,9 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
         co_return Outcome::abort;
       }
       res.body().size = relay_.size() - res.body().size;
-      res.body().data = relay_.data();
+      res.body().data = res.body().size > 0 ? relay_.data() : nullptr;  // see the request relay
       res.body().more = !rp.is_done();
+      if (res.body().size == 0 && res.body().more) continue;
       rec.bytes += res.body().size;
       client_.expires_after(t.body_inactivity);
       auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
@@ -462,17 +495,18 @@ net::awaitable<Outcome> Session::forward(http::request_parser<http::buffer_body>
 
 void Worker::drain() {
   for (auto* h : sessions) {
-    if (h->idle) {
-      error_code ignored;
-      h->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      h->stream->cancel();
-    }
+    if (h->idle) h->close_idle();
   }
   pool.clear();
 }
 
 net::awaitable<void> run_session(Worker& w, tcp::socket socket) {
-  Session s(w, std::move(socket));
+  Session<tcp> s(w, std::move(socket));
+  co_await s.run();
+}
+
+net::awaitable<void> run_session(Worker& w, net::local::stream_protocol::socket socket) {
+  Session<net::local::stream_protocol> s(w, std::move(socket));
   co_await s.run();
 }
 

@@ -61,6 +61,7 @@ struct Shared {
   std::shared_ptr<ssl::context> tls;
   std::string host_header;
   core::CheckPolicy policy;
+  std::string capability;  ///< required path prefix token (empty: off); redacted from logs
   Counters counters;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};

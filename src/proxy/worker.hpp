@@ -4,6 +4,7 @@
 #include "net/upstream.hpp"
 #include "proxy/state.hpp"
 
+#include <functional>
 #include <thread>
 #include <unordered_set>
 
@@ -11,7 +12,7 @@ namespace vp::proxy {
 
 /// What drain() needs to know about a live session.
 struct SessionHandle {
-  beast::tcp_stream* stream = nullptr;
+  std::function<void()> close_idle;  ///< shuts the client socket down (used only while idle)
   bool idle = true;  ///< waiting for the next request (safe to close when draining)
 };
 
@@ -34,6 +35,8 @@ struct Worker {
 
 /// Serves one client connection until it closes, errs, or the proxy drains.
 net::awaitable<void> run_session(Worker& w, tcp::socket socket);
+/// The same for a Unix-domain-socket client.
+net::awaitable<void> run_session(Worker& w, net::local::stream_protocol::socket socket);
 
 /// Probes the upstream's ready path through Access (uses the worker's pool).
 net::awaitable<ProbeResult> probe_upstream(Worker& w);

@@ -92,3 +92,37 @@ TEST(CheckRequest, EveryRefusalHasAMessage) {
 
 }  // namespace
 }  // namespace vp::core
+
+namespace vp::core {
+namespace {
+
+TEST(Capability, PrefixRequiredCheckedAndStripped) {
+  const std::string tok = "abcdefghijklmnopqrstuvwxyz012345";
+  struct Row {
+    std::string target;
+    std::optional<std::string> want;
+  };
+  const std::vector<Row> rows{
+      {"/" + tok + "/api/status", "/api/status"},
+      {"/" + tok, "/"},
+      {"/" + tok + "?a=1", "/?a=1"},
+      {"/" + tok + "/", "/"},
+      {"/" + tok + "x/api", std::nullopt},  // a longer token is not ours
+      {"/" + tok.substr(0, 31) + "/api", std::nullopt},
+      {"/api/status", std::nullopt},
+      {"/__vault-proxy/ready", std::nullopt},
+      {"/__vault-proxy/health", "/__vault-proxy/health"},
+      {"*", std::nullopt},
+      {"", std::nullopt},
+      {"/" + tok + "/__vault-proxy/ready", "/__vault-proxy/ready"},
+  };
+  for (auto const& r : rows) EXPECT_EQ(strip_capability(r.target, tok), r.want) << r.target;
+}
+
+TEST(Capability, OffLeavesEveryTargetAlone) {
+  EXPECT_EQ(strip_capability("/api/status", ""), "/api/status");
+  EXPECT_EQ(strip_capability("*", ""), "*");
+}
+
+}  // namespace
+}  // namespace vp::core
