@@ -53,7 +53,7 @@ struct Config {
   std::optional<std::string> ca_file;        ///< PEM bundle; unset = the system store
   std::string user_agent = "raxx-vault-proxy/1.0";
   Timeouts timeouts;
-  std::size_t pool_size = 128;               ///< idle upstream connections kept per worker thread
+  std::size_t pool_size = 512;               ///< idle upstream connections kept per worker thread
   unsigned threads = 0;                      ///< worker threads; 0 = one per core
   std::size_t max_connections = 16'384;      ///< client connections held at once
   LogFormat log_format = LogFormat::text;

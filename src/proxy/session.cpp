@@ -311,7 +311,9 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         auto [cec, cn] = co_await net::async_write(client_, net::buffer(cont), as_tuple(use_awaitable));
         if (cec) co_return Outcome::abort;
       }
-      // Client body → upstream, one buffer at a time.
+      // Client body → upstream, one buffer at a time. Room for whole reads (see
+      // upstream::Connection), reserved only now so that idle connections stay small.
+      if (cbuf_.capacity() < relay_buffer_size) cbuf_.reserve(relay_buffer_size);
       do {
         req.body().data = relay_.data();
         req.body().size = relay_.size();

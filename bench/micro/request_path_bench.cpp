@@ -1,0 +1,83 @@
+// Per-request cost of the pure request path: parse → check → rewrite → serialize, on the header
+// the Infisical MCP server actually sends (docs/infisical-api.md §1.3), plus the response side.
+// Run: build/release/bench/micro/vp_micro_bench
+#include "core/diagnosis.hpp"
+#include "core/headers.hpp"
+#include "core/request_check.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+namespace {
+
+using namespace vp;
+
+const std::string request_bytes =
+    "GET /api/v3/secrets/raw/DB_PASSWORD?secretName=DB_PASSWORD&workspaceId=29b77751-f761-4afa-b3fa-"
+    "2c842988f95c&environment=prod&expandSecretReferences=true&includeImports=true&secretPath=%2F"
+    "MooseQuest&viewSecretValue=true HTTP/1.1\r\n"
+    "Accept: application/json, text/plain, */*\r\n"
+    "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtY3AifQ.c2lnbmF0dXJl\r\n"
+    "User-Agent: axios/1.21.1\r\n"
+    "Accept-Encoding: gzip, compress, deflate, br\r\n"
+    "Host: 127.0.0.1:2019\r\n"
+    "Connection: keep-alive\r\n\r\n";
+
+const std::string response_bytes =
+    "HTTP/1.1 200 OK\r\nDate: Sat, 28 Nov 2026 20:00:00 GMT\r\nContent-Type: application/json; "
+    "charset=utf-8\r\nContent-Length: 2\r\nConnection: keep-alive\r\nCF-RAY: 8f-LHR\r\n"
+    "Server: cloudflare\r\nVary: Accept-Encoding\r\n\r\n{}";
+
+ServiceToken token() {
+  ServiceToken t;
+  t.client_id = Secret("0123456789abcdef0123456789abcdef.access");
+  t.client_secret = Secret("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  return t;
+}
+
+void BM_RequestPath(benchmark::State& state) {
+  auto tok = token();
+  core::CheckPolicy policy;
+  std::string out;
+  for (auto _ : state) {
+    http::request_parser<http::empty_body> p;
+    beast::error_code ec;
+    p.put(boost::asio::buffer(request_bytes), ec);
+    auto& req = p.get();
+    auto check = core::check_request(req, policy);
+    benchmark::DoNotOptimize(check);
+    core::rewrite_request(req, {"vault.raxx.app", "raxx-vault-proxy/1.0", &tok});
+    http::request_serializer<http::empty_body> sr{req};
+    out.clear();
+    for (auto const& b : sr.get().base()) out.append(b.name_string()).append(b.value());
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_RequestPath);
+
+void BM_ResponsePath(benchmark::State& state) {
+  for (auto _ : state) {
+    http::response_parser<http::string_body> p;
+    beast::error_code ec;
+    p.put(boost::asio::buffer(response_bytes), ec);
+    auto& res = p.get();
+    core::ResponseFacts facts{.status = res.result_int(), .content_type = res[http::field::content_type]};
+    auto d = core::classify(facts);
+    benchmark::DoNotOptimize(d);
+    core::rewrite_response(res);
+    benchmark::DoNotOptimize(res);
+  }
+}
+BENCHMARK(BM_ResponsePath);
+
+void BM_ClassifyAccessPage(benchmark::State& state) {
+  const std::string body(4000, 'x');
+  for (auto _ : state) {
+    core::ResponseFacts facts{.status = 403, .content_type = "text/html", .body = body};
+    benchmark::DoNotOptimize(core::classify(facts));
+  }
+}
+BENCHMARK(BM_ClassifyAccessPage);
+
+}  // namespace
