@@ -1,7 +1,12 @@
 #include "cli/app.hpp"
 
+#include "cli/doctor.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/mcp_config.hpp"
+#include "cli/run.hpp"
 #include "cli/serve.hpp"
+#include "cli/status.hpp"
+#include "cli/stop.hpp"
 
 #include <CLI/CLI.hpp>
 #include <vault_proxy/version.hpp>
@@ -20,6 +25,11 @@ int main(int argc, char** argv) {
              "4 no proxy running. Run 'vault-proxy <command> --help' for a command's options.");
   int exit_code = exit_ok;
   add_serve(app, exit_code);
+  add_run(app, exit_code);
+  add_stop(app, exit_code);
+  add_status(app, exit_code);
+  add_mcp_config(app, exit_code);
+  add_doctor(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

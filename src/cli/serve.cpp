@@ -165,7 +165,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
       std::ofstream(*cfg.pid_file) << ::getpid() << '\n';
     }
     // RUNTIME-STATE HOOK (write the state file for stop/status here; remove it after run())
-    RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url());  // removed at scope exit
+    RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url(), capability_path);  // removed at scope exit
     server.run();
     if (cfg.pid_file) std::filesystem::remove(*cfg.pid_file);
     if (!capability_path.empty()) std::filesystem::remove(capability_path);

@@ -47,7 +47,7 @@ TEST(ConfigDefaults, NoSourceGivesTheDocumentedDefaults) {
   EXPECT_FALSE(c.ca_file);
   EXPECT_EQ(c.user_agent, "raxx-vault-proxy/1.0");
   EXPECT_EQ(c.threads, 0u);
-  EXPECT_EQ(c.pool_size, 128u);
+  EXPECT_EQ(c.pool_size, 512u);
   EXPECT_EQ(c.max_connections, 16'384u);
   EXPECT_EQ(c.log_format, LogFormat::text);
   EXPECT_EQ(c.log_level, "info");
@@ -56,6 +56,31 @@ TEST(ConfigDefaults, NoSourceGivesTheDocumentedDefaults) {
   EXPECT_EQ(c.ready_cache, std::chrono::milliseconds(10'000));
   EXPECT_FALSE(c.pid_file);
   EXPECT_FALSE(c.config_file);
+  EXPECT_FALSE(c.unsafe_listen);
+  EXPECT_FALSE(c.unix_socket);
+  EXPECT_EQ(c.unix_socket_mode, 0600u);
+  EXPECT_FALSE(c.capability);
+  EXPECT_FALSE(c.capability_file);
+  EXPECT_TRUE(c.allowed_hosts.empty());
+}
+
+TEST(ConfigPrecedence, UnsafeListenComesOnlyFromTheFlag) {
+  // docs/security.md §2.1: neither the environment nor the file can open the proxy to the network.
+  TempDir dir;
+  Flags flags;
+  flags.config_file = toml_file(dir, "listen = \"0.0.0.0\"\n");
+  auto r = load_flags(flags, {{"VAULT_PROXY_UNSAFE_LISTEN", "1"}});
+  ASSERT_TRUE(r.config) << all_text(r.issues);
+  EXPECT_FALSE(r.config->unsafe_listen);
+  flags.config_file = toml_file(dir, "unsafe_listen = true\n");
+  r = load_flags(flags);
+  ASSERT_EQ(r.issues.size(), 1u) << all_text(r.issues);
+  EXPECT_EQ(r.issues[0].field, "'unsafe_listen' (TOML file)");
+  flags = {};
+  flags.unsafe_listen = true;
+  r = load_flags(flags);
+  ASSERT_TRUE(r.config) << all_text(r.issues);
+  EXPECT_TRUE(r.config->unsafe_listen);
 }
 
 /// One setting reachable from all three sources, with a distinct valid value per source.
@@ -92,7 +117,7 @@ std::vector<PrecedenceRow> precedence_rows(const TempDir& dir) {
        "ua-env", "ua-flag", "raxx-vault-proxy/1.0", [](const Config& c) { return c.user_agent; }},
       {"threads", &Flags::threads, "VAULT_PROXY_THREADS", "threads = 1", "1", "2", "3", "0",
        [](const Config& c) { return std::to_string(c.threads); }},
-      {"pool_size", &Flags::pool_size, "VAULT_PROXY_POOL_SIZE", "pool_size = 11", "11", "12", "13", "128",
+      {"pool_size", &Flags::pool_size, "VAULT_PROXY_POOL_SIZE", "pool_size = 11", "11", "12", "13", "512",
        [](const Config& c) { return std::to_string(c.pool_size); }},
       {"max_connections", &Flags::max_connections, "VAULT_PROXY_MAX_CONNECTIONS", "max_connections = 21",
        "21", "22", "23", "16384", [](const Config& c) { return std::to_string(c.max_connections); }},
@@ -194,6 +219,11 @@ const std::string maxc_f = "max_connections (--max-connections / VAULT_PROXY_MAX
 const std::string lf_f = "log_format (--log-format / VAULT_PROXY_LOG_FORMAT / log_format)";
 const std::string ll_f = "log_level (--log-level / VAULT_PROXY_LOG_LEVEL / log_level)";
 const std::string pid_f = "pid_file (--pid-file / VAULT_PROXY_PID_FILE / pid_file)";
+const std::string sock_f = "unix_socket (--unix-socket / VAULT_PROXY_UNIX_SOCKET / unix_socket)";
+const std::string mode_f = "unix_socket_mode (--unix-socket-mode / VAULT_PROXY_UNIX_SOCKET_MODE / unix_socket_mode)";
+const std::string cap_f = "capability (--capability / VAULT_PROXY_CAPABILITY / capability)";
+const std::string capf_f = "capability_file (--capability-file / VAULT_PROXY_CAPABILITY_FILE / capability_file)";
+const std::string hosts_f = "allowed_hosts (--allowed-hosts / VAULT_PROXY_ALLOWED_HOSTS / allowed_hosts)";
 
 std::vector<BadRow> bad_rows() {
   return {
@@ -280,6 +310,20 @@ std::vector<BadRow> bad_rows() {
       {&Flags::log_level, "", ll_f, "''"},
       {&Flags::pid_file, "", pid_f, "is empty"},
       {&Flags::pid_file, "/run/a\nb.pid", pid_f, "control character"},
+      {&Flags::unix_socket, "", sock_f, "is empty"},
+      {&Flags::unix_socket, "/" + std::string(107, 's'), sock_f, "not a usable socket path", "107 bytes"},
+      {&Flags::unix_socket, "/run/a\nb.sock", sock_f, "not a usable socket path"},
+      {&Flags::unix_socket_mode, "0800", mode_f, "'0800' is not an octal file mode"},
+      {&Flags::unix_socket_mode, "01000", mode_f, "'01000'"},
+      {&Flags::unix_socket_mode, "rw", mode_f, "'rw'"},
+      {&Flags::unix_socket_mode, "", mode_f, "''"},
+      {&Flags::capability, "yes", cap_f, "'yes' is not a boolean", "true or false"},
+      {&Flags::capability, "", cap_f, "''"},
+      {&Flags::capability_file, "", capf_f, "is empty"},
+      {&Flags::capability_file, "/run/a\x01b", capf_f, "control character"},
+      {&Flags::allowed_hosts, "good.internal,bad host", hosts_f, "'bad host' is not a host name"},
+      {&Flags::allowed_hosts, "host:8080", hosts_f, "'host:8080'"},
+      {&Flags::allowed_hosts, "http://host", hosts_f, "'http://host'"},
   };
 }
 
@@ -371,6 +415,20 @@ TEST(ConfigValidation, AcceptedValuesAreNormalised) {
       {&Flags::log_format, "json", fmt, "json"},
       {&Flags::log_format, "text", fmt, "text"},
       {&Flags::pid_file, "/run/vp.pid", [](const Config& c) { return *c.pid_file; }, "/run/vp.pid"},
+      {&Flags::unix_socket, "/run/vp.sock", [](const Config& c) { return *c.unix_socket; }, "/run/vp.sock"},
+      {&Flags::unix_socket_mode, "0660", num(&Config::unix_socket_mode), std::to_string(0660)},
+      {&Flags::unix_socket_mode, "600", num(&Config::unix_socket_mode), std::to_string(0600)},
+      {&Flags::capability, "true", num(&Config::capability), "1"},
+      {&Flags::capability, "on", num(&Config::capability), "1"},
+      {&Flags::capability, "0", num(&Config::capability), "0"},
+      {&Flags::capability_file, "/run/vp.cap", [](const Config& c) { return *c.capability_file; }, "/run/vp.cap"},
+      {&Flags::allowed_hosts, " a.internal , b.internal,,",
+       [](const Config& c) {
+         std::string out;
+         for (const auto& h : c.allowed_hosts) out += h + "|";
+         return out;
+       },
+       "a.internal|b.internal|"},
   };
   for (std::string level : {"trace", "debug", "info", "warn", "error", "critical", "off"})
     rows.push_back({&Flags::log_level, level, lvl, level});
@@ -801,6 +859,41 @@ TEST(ConfigExample, LoadsCleanlyAndStatesTheDefaults) {
   EXPECT_EQ(c.timeouts.body_inactivity, d.timeouts.body_inactivity);
   EXPECT_EQ(c.timeouts.upstream_idle, d.timeouts.upstream_idle);
   EXPECT_EQ(c.timeouts.shutdown_grace, d.timeouts.shutdown_grace);
+}
+
+TEST(ConfigExample, CommentedOutSettingsAreValidWhenEnabled) {
+  // The example shows optional settings as "# key = value"; enabling them must not produce an error.
+  std::string example = slurp(VP_SOURCE_DIR "/examples/vault-proxy.toml");
+  ASSERT_FALSE(example.empty());
+  TempDir dir;
+  std::string ca = dir.file("ca.pem");
+  write_file(ca, "-----BEGIN CERTIFICATE-----\n");
+  std::string out;
+  int enabled = 0;
+  std::size_t pos = 0;
+  while (pos < example.size()) {
+    std::size_t eol = example.find('\n', pos);
+    if (eol == std::string::npos) eol = example.size();
+    std::string line = example.substr(pos, eol - pos);
+    pos = eol + 1;
+    auto eq = line.find(" = ");
+    bool is_setting = line.rfind("# ", 0) == 0 && eq != std::string::npos &&
+                      line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", 2) == eq;
+    if (is_setting) {
+      line = line.substr(2);
+      if (line.rfind("ca_file = ", 0) == 0) line = "ca_file = \"" + ca + "\"";
+      ++enabled;
+    }
+    out += line + "\n";
+  }
+  EXPECT_GE(enabled, 3);
+  Flags flags;
+  flags.config_file = toml_file(dir, out);
+  auto r = load_flags(flags);
+  ASSERT_TRUE(r.config) << format_issues(r.issues) << "\n" << out;
+  ASSERT_TRUE(r.config->connect_to);
+  EXPECT_EQ(r.config->ca_file, ca);
+  EXPECT_TRUE(r.config->pid_file);
 }
 
 TEST(ConfigExample, MentionsEveryKeyAndTheDocsEveryEnvVariable) {

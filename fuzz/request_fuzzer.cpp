@@ -1,0 +1,132 @@
+// Client request bytes → Beast request_parser<buffer_body> (session.cpp's limits) → check_request →
+// rewrite_request with a fixed token → serialise → re-parse. Whatever the client sent, the message
+// that would go upstream carries each injected field exactly once, no hop-by-hop or
+// Connection-nominated field, no client CF-Access credential or CF_Authorization cookie, one
+// unambiguous framing, and it re-parses as exactly the one message that was written.
+
+#include "core/credentials.hpp"
+#include "core/headers.hpp"
+#include "core/request_check.hpp"
+#include "fuzz_http.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace {
+
+using namespace vp;
+using namespace vp::fuzz;
+
+constexpr std::string_view injected_host = "vault.example";
+constexpr std::string_view injected_ua = "raxx-vault-proxy/1.0";
+constexpr std::string_view token_id = "fuzz-client-id.access";
+constexpr std::string_view token_secret = "fuzz-client-secret-0123456789abcdef";
+
+const ServiceToken& token() {
+  static const ServiceToken t{Secret(std::string(token_id)), Secret(std::string(token_secret)), "fuzz", 1};
+  return t;
+}
+
+const core::CheckPolicy& policy() {
+  static const core::CheckPolicy p{2019, {"vault-proxy.internal"}, true};
+  return p;
+}
+
+void check_refusal_consistent(const http::request_header<>& req, const core::CheckResult& r) {
+  if (req.method() == http::verb::connect)
+    check(r.refusal && r.refusal->code == ErrorCode::method_not_allowed, "CONNECT was not refused with 405");
+  auto target = req.target();
+  bool origin_form = !target.empty() && target.front() == '/';
+  bool options_star = target == "*" && req.method() == http::verb::options;
+  if (!origin_form && !options_star)
+    check(r.refusal.has_value(), "a non-origin-form target was accepted (open proxy)", target);
+  if (req.count(http::field::host) > 1)
+    check(r.refusal.has_value(), "a request with two Host fields was accepted");
+  if (!r.refusal && r.route == core::Route::local)
+    check(target.starts_with(core::local_prefix) || target == "/__vault-proxy",
+          "a non-reserved path was routed to the local endpoints", target);
+  if (!r.refusal && req.count(http::field::host) == 1)
+    check(core::host_allowed(req[http::field::host], policy()), "a foreign Host was accepted",
+          req[http::field::host]);
+}
+
+void check_credentials(const http::fields& out) {
+  check(count_ci(out, "host") == 1 && out[http::field::host] == injected_host, "Host is not injected exactly once",
+        dump(out));
+  check(count_ci(out, "user-agent") == 1 && out[http::field::user_agent] == injected_ua,
+        "User-Agent is not injected exactly once", dump(out));
+  check(count_ci(out, "cf-access-client-id") == 1 && out["CF-Access-Client-Id"] == token_id,
+        "CF-Access-Client-Id is not injected exactly once", dump(out));
+  check(count_ci(out, "cf-access-client-secret") == 1 && out["CF-Access-Client-Secret"] == token_secret,
+        "CF-Access-Client-Secret is not injected exactly once", dump(out));
+  for (auto const& f : out) {
+    auto name = lower(f.name_string());
+    if (name.starts_with("cf-access-"))
+      check(name == "cf-access-client-id" || name == "cf-access-client-secret",
+            "a client CF-Access field survived", dump(out));
+    check(!name.starts_with("proxy-"), "a Proxy-* field survived", dump(out));
+    if (name == "cookie") {
+      std::string_view v = f.value();
+      while (!v.empty()) {
+        auto semi = v.find(';');
+        auto pair = trim(v.substr(0, semi));
+        auto cname = trim(pair.substr(0, pair.find('=')));
+        check(!beast::iequals(cname, "CF_Authorization"), "the CF_Authorization cookie survived", dump(out));
+        if (semi == std::string_view::npos) break;
+        v.remove_prefix(semi + 1);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+
+  http::request_parser<http::buffer_body> parser;
+  parser.header_limit(header_limit);
+  parser.body_limit(boost::none);  // session.cpp: bodies are streamed, limits apply to headers
+
+  http::request<http::empty_body> rewritten;
+  std::vector<std::string> input_nominated;
+  bool chunked = false;
+  bool refused = true;
+
+  auto on_header = [&](http::request_parser<http::buffer_body>& p) {
+    auto& req = p.get();
+    auto result = core::check_request(req, policy());
+    check_refusal_consistent(req, result);
+    refused = result.refusal.has_value();
+
+    // Exactly what session.cpp forward() does between reading the header and writing it upstream.
+    input_nominated = nominated(req);
+    http::request<http::empty_body> h{http::request_header<>(req)};
+    chunked = p.chunked();
+    auto content_length = p.content_length();
+    h.erase(http::field::expect);
+    auto rw = core::rewrite_request(h, {injected_host, injected_ua, &token()});
+    check(rw.injected, "rewrite_request did not report the injection");
+    h.version(11);
+    if (chunked)
+      h.chunked(true);
+    else if (content_length)
+      h.content_length(*content_length);
+    rewritten = std::move(h);
+  };
+
+  auto parsed = drive(parser, input, step_for(input), on_header);
+  if (!parsed.header_done) return 0;
+
+  check_credentials(rewritten);
+  check_hop_by_hop(rewritten, chunked, input_nominated,
+                   {"host", "user-agent", "cf-access-client-id", "cf-access-client-secret", "content-length",
+                    "transfer-encoding"});
+
+  // A refused request never goes upstream, and an incomplete body is never presented as complete
+  // (session.cpp aborts both connections), so only complete, accepted messages are serialised.
+  if (parsed.complete && !refused) {
+    check_reparses(relay_serialize(rewritten, parsed.pieces), rewritten, parsed.body);
+  }
+  return 0;
+}

@@ -1,0 +1,78 @@
+// Upstream response bytes → Beast response_parser<buffer_body> (session.cpp's limits) →
+// rewrite_response → the framing session.cpp re-establishes → serialise → re-parse. Each input is
+// run twice: as the answer to a GET and to a HEAD (parser skip). Whatever the upstream sent, the
+// client gets no hop-by-hop or Connection-nominated field, one unambiguous framing, and exactly
+// the one message that was written.
+
+#include "core/headers.hpp"
+#include "fuzz_http.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace {
+
+using namespace vp;
+using namespace vp::fuzz;
+
+void run(std::string_view input, bool head) {
+  http::response_parser<http::buffer_body> parser;
+  parser.header_limit(header_limit);
+  parser.body_limit(boost::none);
+  if (head) parser.skip(true);
+
+  http::response<http::empty_body> rewritten;
+  std::vector<std::string> input_nominated;
+  bool we_chunked = false;
+  bool informational = false;
+
+  auto on_header = [&](http::response_parser<http::buffer_body>& p) {
+    auto& res = p.get();
+    auto status = res.result_int();
+    // session.cpp consumes 1xx (and refuses 101) before relaying anything.
+    informational = status >= 100 && status < 200;
+    input_nominated = nominated(res);
+    const auto length = p.content_length();
+    const bool no_body = p.is_done();
+    const bool chunked = p.chunked();
+    http::response<http::empty_body> h{http::response_header<>(res)};
+    core::rewrite_response(h);
+    h.version(11);  // a HTTP/1.1 client
+    if (!no_body) {
+      if (length && !chunked) {
+        h.content_length(*length);
+      } else {
+        h.chunked(true);
+        we_chunked = true;
+      }
+    }
+    h.keep_alive(true);
+    rewritten = std::move(h);
+  };
+
+  auto parsed = drive(parser, input, step_for(input), on_header);
+  if (!parsed.header_done || informational) return;
+
+  check_hop_by_hop(rewritten, we_chunked, input_nominated, {"content-length", "transfer-encoding"});
+  check(rewritten.result_int() == parser.get().result_int(), "the status changed in the rewrite");
+
+  // A body cut short is never relayed as complete (session.cpp resets the client instead).
+  if (parsed.complete) {
+    if (head) {
+      // The answer to a HEAD has no body whatever its framing fields say: the header goes alone.
+      check(parsed.pieces.empty(), "a HEAD answer produced body pieces");
+      check_reparses(relay_serialize(rewritten, parsed.pieces), rewritten, std::string(), /*head_response=*/true);
+    } else {
+      check_reparses(relay_serialize(rewritten, parsed.pieces), rewritten, parsed.body);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  run(input, /*head=*/false);
+  run(input, /*head=*/true);
+  return 0;
+}

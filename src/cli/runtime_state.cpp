@@ -1,0 +1,466 @@
+#include "cli/runtime_state.hpp"
+
+#include "net/asio.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <vault_proxy/version.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace vp::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string read_small_file(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  if (!ok) return {};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string utc_now() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::time(nullptr)));
+}
+
+/// `serve-<digits>.json` → the port.
+std::optional<std::uint16_t> port_of_state_name(std::string_view name) {
+  constexpr std::string_view prefix = "serve-", suffix = ".json";
+  if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix))
+    return std::nullopt;
+  return parse_port(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+}
+
+}  // namespace
+
+nlohmann::json to_json(const RuntimeState& s) {
+  return {{"pid", s.pid},           {"port", s.port},       {"listen", s.listen},
+          {"upstream", s.upstream}, {"started_at", s.started_at}, {"version", s.version},
+          {"proc_start_ticks", s.proc_start_ticks},
+          {"capability_file", s.capability_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.capability_file)}};
+}
+
+std::optional<RuntimeState> state_from_json(const nlohmann::json& j, std::string& problem) {
+  if (!j.is_object()) {
+    problem = "not a JSON object";
+    return std::nullopt;
+  }
+  RuntimeState s;
+  auto pid = j.find("pid");
+  if (pid == j.end() || !pid->is_number_integer() || pid->get<long long>() <= 1 ||
+      pid->get<long long>() > 0x3fffffff) {
+    problem = "field 'pid' is missing or not a process id";
+    return std::nullopt;
+  }
+  s.pid = pid->get<int>();
+  auto port = j.find("port");
+  if (port == j.end() || !port->is_number_unsigned() || port->get<unsigned long long>() == 0 ||
+      port->get<unsigned long long>() > 65535) {
+    problem = "field 'port' is missing or not a port number";
+    return std::nullopt;
+  }
+  s.port = static_cast<std::uint16_t>(port->get<unsigned>());
+  auto ticks = j.find("proc_start_ticks");
+  if (ticks == j.end() || !ticks->is_number_unsigned()) {
+    problem = "field 'proc_start_ticks' is missing, so the pid cannot be verified";
+    return std::nullopt;
+  }
+  s.proc_start_ticks = ticks->get<std::uint64_t>();
+  auto str = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  s.listen = str("listen");
+  s.upstream = str("upstream");
+  s.started_at = str("started_at");
+  s.version = str("version");
+  s.capability_file = str("capability_file");
+  if (s.listen.empty()) s.listen = "127.0.0.1";
+  return s;
+}
+
+std::string state_dir(const config::Env& env) {
+  if (auto v = env("VAULT_PROXY_STATE_DIR"); v && !v->empty()) return *v;
+  if (auto v = env("XDG_RUNTIME_DIR"); v && !v->empty()) return (fs::path(*v) / "vault-proxy").string();
+  return fmt::format("/tmp/vault-proxy-{}", ::geteuid());
+}
+
+void ensure_state_dir(const std::string& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      throw std::runtime_error(fmt::format("cannot inspect the state directory {}: {}", dir, errno_text(errno)));
+    std::error_code ec;
+    auto parent = fs::path(dir).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      throw std::runtime_error(fmt::format(
+          "cannot create the state directory {}: {}; set VAULT_PROXY_STATE_DIR to a writable directory",
+          dir, errno_text(errno)));
+    if (::lstat(dir.c_str(), &st) != 0)
+      throw std::runtime_error(fmt::format("cannot inspect the state directory {}: {}", dir, errno_text(errno)));
+  }
+  if (S_ISLNK(st.st_mode))
+    throw std::runtime_error(fmt::format(
+        "the state directory {} is a symbolic link; remove it (or set VAULT_PROXY_STATE_DIR)", dir));
+  if (!S_ISDIR(st.st_mode))
+    throw std::runtime_error(fmt::format(
+        "the state directory {} is not a directory; remove it (or set VAULT_PROXY_STATE_DIR)", dir));
+  if (st.st_uid != ::geteuid())
+    throw std::runtime_error(fmt::format(
+        "the state directory {} belongs to uid {}, not to you (uid {}); another user could read or forge "
+        "the proxy's state there. Set VAULT_PROXY_STATE_DIR to a directory you own",
+        dir, st.st_uid, ::geteuid()));
+  if ((st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0)
+    throw std::runtime_error(fmt::format("cannot set mode 0700 on the state directory {}: {}", dir,
+                                         errno_text(errno)));
+}
+
+std::string state_file_path(const std::string& dir, std::uint16_t port) {
+  return (fs::path(dir) / fmt::format("serve-{}.json", port)).string();
+}
+
+std::string write_state(const std::string& dir, const RuntimeState& state) {
+  ensure_state_dir(dir);
+  const std::string path = state_file_path(dir, state.port);
+  std::string tmpl = (fs::path(dir) / fmt::format(".serve-{}.json.XXXXXX", state.port)).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot create a file in {}: {}", dir, errno_text(errno)));
+  const std::string text = to_json(state).dump(2) + "\n";
+  bool ok = ::fchmod(fd, 0600) == 0;
+  std::size_t off = 0;
+  while (ok && off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ok = false;
+    else off += static_cast<std::size_t>(n);
+  }
+  int err = errno;
+  ok = ok && ::fsync(fd) == 0;
+  if (!ok) err = errno;
+  ::close(fd);
+  if (ok && ::rename(tmpl.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(tmpl.c_str());
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, errno_text(err)));
+  }
+  return path;
+}
+
+std::optional<StateFile> read_state_file(const std::string& path) {
+  bool ok = false;
+  std::string text = read_small_file(path, ok);
+  if (!ok) {
+    if (!fs::exists(path)) return std::nullopt;
+    return StateFile{path, std::nullopt, "cannot be read: " + errno_text(errno)};
+  }
+  StateFile f{path, std::nullopt, {}};
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    f.problem = "is not valid JSON";
+    return f;
+  }
+  f.state = state_from_json(j, f.problem);
+  return f;
+}
+
+std::vector<StateFile> list_state_files(const std::string& dir, std::optional<std::uint16_t> port) {
+  std::vector<std::pair<std::uint16_t, std::string>> found;
+  if (port) {
+    std::string p = state_file_path(dir, *port);
+    if (fs::exists(p)) found.emplace_back(*port, p);
+  } else {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (auto p = port_of_state_name(it->path().filename().string()))
+        found.emplace_back(*p, it->path().string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<StateFile> out;
+  for (auto& [p, path] : found)
+    if (auto f = read_state_file(path)) out.push_back(std::move(*f));
+  return out;
+}
+
+bool remove_state_file(const std::string& path, int pid) {
+  auto f = read_state_file(path);
+  if (!f) return true;
+  if (f->state && f->state->pid != pid) return false;
+  std::error_code ec;
+  fs::remove(path, ec);
+  return !fs::exists(path);
+}
+
+std::optional<ProcInfo> parse_proc_stat(std::string_view text) {
+  // "pid (comm) S ppid …": comm may contain ')' and spaces, so split after the last ')'.
+  auto close = text.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  std::istringstream rest{std::string(text.substr(close + 1))};
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(std::move(f));
+  // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+  if (fields.size() < 20 || fields[0].empty()) return std::nullopt;
+  ProcInfo info;
+  info.state = fields[0][0];
+  auto& st = fields[19];
+  if (std::from_chars(st.data(), st.data() + st.size(), info.start_ticks).ec != std::errc{}) return std::nullopt;
+  return info;
+}
+
+std::optional<ProcInfo> read_proc(int pid) {
+  if (pid <= 0) return std::nullopt;
+  const std::string base = fmt::format("/proc/{}", pid);
+  bool ok = false;
+  std::string stat = read_small_file(base + "/stat", ok);
+  if (!ok) return std::nullopt;
+  auto info = parse_proc_stat(stat);
+  if (!info) return std::nullopt;
+  std::error_code ec;
+  auto exe = fs::read_symlink(base + "/exe", ec);
+  if (!ec) info->exe = exe.string();
+  std::string cmdline = read_small_file(base + "/cmdline", ok);
+  if (ok && !cmdline.empty()) info->argv0 = std::string(cmdline.c_str());
+  return info;
+}
+
+bool is_vault_proxy_path(std::string_view path) {
+  constexpr std::string_view deleted = " (deleted)";
+  if (path.ends_with(deleted)) path.remove_suffix(deleted.size());
+  auto slash = path.rfind('/');
+  auto name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  constexpr std::string_view base = "vault-proxy";
+  if (name == base) return true;
+  return name.size() > base.size() && name.starts_with(base) &&
+         (name[base.size()] == '-' || name[base.size()] == '.');
+}
+
+LivenessCheck classify(const RuntimeState& rec, const std::optional<ProcInfo>& proc) {
+  if (!proc) return {Liveness::gone, fmt::format("no process has pid {} any more", rec.pid)};
+  if (proc->state == 'Z' || proc->state == 'X')
+    return {Liveness::gone, fmt::format("pid {} has exited", rec.pid)};
+  if (proc->start_ticks != rec.proc_start_ticks)
+    return {Liveness::pid_reused,
+            fmt::format("pid {} now belongs to a process that started at another time (start tick {}, the "
+                        "proxy recorded {}): the proxy has exited and its pid was reused",
+                        rec.pid, proc->start_ticks, rec.proc_start_ticks)};
+  if (proc->exe) {
+    if (!is_vault_proxy_path(*proc->exe))
+      return {Liveness::not_vault_proxy, fmt::format("pid {} is {}, not a vault-proxy binary", rec.pid, *proc->exe)};
+    return {Liveness::running, fmt::format("pid {} is {}", rec.pid, *proc->exe)};
+  }
+  // /proc/<pid>/exe is unreadable for a non-dumpable process of another user (serve clears its
+  // dumpable flag); the command line stays readable.
+  if (proc->argv0) {
+    if (!is_vault_proxy_path(*proc->argv0))
+      return {Liveness::not_vault_proxy,
+              fmt::format("pid {} runs '{}', not a vault-proxy binary", rec.pid, *proc->argv0)};
+    return {Liveness::running, fmt::format("pid {} runs {}", rec.pid, *proc->argv0)};
+  }
+  return {Liveness::not_vault_proxy,
+          fmt::format("cannot read /proc/{0}/exe or /proc/{0}/cmdline to confirm that pid {0} is vault-proxy",
+                      rec.pid)};
+}
+
+LivenessCheck check_liveness(const RuntimeState& recorded) { return classify(recorded, read_proc(recorded.pid)); }
+
+Survey survey_proxies(const config::Env& env, std::optional<std::uint16_t> port) {
+  Survey out;
+  out.dir = state_dir(env);
+  for (auto& file : list_state_files(out.dir, port)) {
+    if (!file.state) {
+      out.notes.push_back(fmt::format("ignored the state file {}: it {}; delete it if no proxy uses that port",
+                                      file.path, file.problem));
+      continue;
+    }
+    FoundProxy found{file.path, *file.state, check_liveness(*file.state)};
+    switch (found.check.liveness) {
+      case Liveness::running:
+        out.running.push_back(std::move(found));
+        break;
+      case Liveness::gone:
+      case Liveness::pid_reused:
+        if (remove_state_file(found.path, found.state.pid))
+          out.notes.push_back(fmt::format("removed the stale state file {} ({})", found.path, found.check.detail));
+        else
+          out.notes.push_back(fmt::format("the state file {} is stale ({}) but could not be removed; delete it",
+                                          found.path, found.check.detail));
+        break;
+      case Liveness::not_vault_proxy:
+        out.notes.push_back(fmt::format(
+            "the state file {} names pid {}, but {}; that process was left alone. If you did not expect "
+            "this file, delete it",
+            found.path, found.state.pid, found.check.detail));
+        out.impostors.push_back(std::move(found));
+        break;
+    }
+  }
+  return out;
+}
+
+RuntimeState current_process_state(std::uint16_t port, std::string listen, std::string upstream) {
+  RuntimeState s;
+  s.pid = static_cast<int>(::getpid());
+  s.port = port;
+  s.listen = std::move(listen);
+  s.upstream = std::move(upstream);
+  s.started_at = utc_now();
+  s.version = vp::version;
+  if (auto self = read_proc(s.pid)) s.proc_start_ticks = self->start_ticks;
+  return s;
+}
+
+RuntimeStateGuard::RuntimeStateGuard(const config::Env& env, std::uint16_t port, std::string listen,
+                                     std::string upstream, std::string capability_file) {
+  const std::string dir = state_dir(env);
+  try {
+    RuntimeState state = current_process_state(port, std::move(listen), std::move(upstream));
+    state.capability_file = std::move(capability_file);
+    path_ = write_state(dir, state);
+    spdlog::debug("runtime state written to {}", path_);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}; 'vault-proxy stop' and 'vault-proxy status' will not find this proxy (set "
+                 "VAULT_PROXY_STATE_DIR to a directory you own)",
+                 e.what());
+  }
+}
+
+RuntimeStateGuard::~RuntimeStateGuard() {
+  if (!path_.empty()) remove_state_file(path_, static_cast<int>(::getpid()));
+}
+
+std::optional<std::string> capability_prefix(const RuntimeState& state, std::string& error) {
+  if (state.capability_file.empty()) return std::string();
+  bool ok = false;
+  std::string token = read_small_file(state.capability_file, ok);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (!ok || token.empty() || token.find_first_of("/?# \t") != std::string::npos) {
+    error = fmt::format("the proxy requires a capability prefix, but its file {} {}", state.capability_file,
+                        ok ? "does not hold one" : "cannot be read (run this as the proxy's user)");
+    return std::nullopt;
+  }
+  return "/" + token;
+}
+
+std::string connect_address(const std::string& listen) {
+  if (listen.empty() || listen == "0.0.0.0") return "127.0.0.1";
+  if (listen == "::" || listen == "[::]") return "::1";
+  if (listen.size() > 2 && listen.front() == '[' && listen.back() == ']') return listen.substr(1, listen.size() - 2);
+  return listen;
+}
+
+std::string proxy_url(const std::string& listen, std::uint16_t port) {
+  std::string host = connect_address(listen);
+  if (host.find(':') != std::string::npos) return fmt::format("http://[{}]:{}", host, port);
+  return fmt::format("http://{}:{}", host, port);
+}
+
+std::optional<LocalResponse> local_get(const std::string& host, std::uint16_t port, const std::string& target,
+                                       std::chrono::milliseconds timeout, std::string& error) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  std::optional<LocalResponse> result;
+  error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) {
+    error = fmt::format("'{}' is not an IP address", host);
+    return std::nullopt;
+  }
+  const tcp::endpoint endpoint(address, port);
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                                 : fmt::format("{}:{}", host, port));
+  req.set(http::field::user_agent, std::string("vault-proxy-cli/") + vp::version);
+  req.set(http::field::connection, "close");
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1024 * 1024);
+
+  stream.expires_after(timeout);
+  stream.async_connect(endpoint, [&](error_code cec) {
+    if (cec) {
+      error = fmt::format("cannot connect to {}:{}: {}", host, port, cec.message());
+      return;
+    }
+    http::async_write(stream, req, [&](error_code wec, std::size_t) {
+      if (wec) {
+        error = fmt::format("sending the request to {}:{}: {}", host, port, wec.message());
+        return;
+      }
+      http::async_read(stream, buffer, parser, [&](error_code rec, std::size_t) {
+        if (rec) {
+          error = fmt::format("reading the answer from {}:{}: {}", host, port,
+                              rec == beast::error::timeout ? std::string("timed out") : rec.message());
+          return;
+        }
+        auto& res = parser.get();
+        LocalResponse r;
+        r.status = res.result_int();
+        r.body = res.body();
+        if (auto it = res.find("X-Vault-Proxy-Error"); it != res.end()) r.error_code = std::string(it->value());
+        result = std::move(r);
+      });
+    });
+  });
+  ioc.run();
+  if (!result && error.empty()) error = "no answer";
+  return result;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned value = 0;
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+std::string format_duration(std::int64_t s) {
+  if (s < 0) s = 0;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m {:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h {:02}m {:02}s", s / 3600, (s % 3600) / 60, s % 60);
+  return fmt::format("{}d {:02}h {:02}m", s / 86400, (s % 86400) / 3600, (s % 3600) / 60);
+}
+
+std::optional<std::int64_t> seconds_since(const std::string& started_at) {
+  std::tm tm{};
+  int y, mo, d, h, mi, sec;
+  char z = 0;
+  if (std::sscanf(started_at.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 || z != 'Z')
+    return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  std::time_t t = ::timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return static_cast<std::int64_t>(std::time(nullptr) - t);
+}
+
+}  // namespace vp::cli
