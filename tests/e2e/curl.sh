@@ -37,8 +37,13 @@ env -i PATH="$PATH" CF_ACCESS_CLIENT_ID="$cf_id" CF_ACCESS_CLIENT_SECRET="$cf_se
   VAULT_PROXY_STATE_DIR="$work/state" "$bin" serve >proxy.out 2>proxy.err &
 proxy_pid=$!
 pids+=($proxy_pid)
-for _ in $(seq 200); do grep -q "listening on http://" proxy.err 2>/dev/null && break; sleep 0.05; done
-port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' proxy.err | grep -o '[0-9]*$')
+for _ in $(seq 600); do grep -q "listening on http://" proxy.err 2>/dev/null && break; sleep 0.05; done
+port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' proxy.err | grep -o '[0-9]*$' || true)
+if [[ -z "$port" ]]; then
+  echo "FAIL proxy did not start; its stderr:"; cat proxy.err
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 base="http://127.0.0.1:$port"
 
 json_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
