@@ -44,8 +44,7 @@ constexpr std::string_view fix_mode_b =
 
 constexpr std::string_view fix_symptom_6 =
     "The vault is unreachable (runbook symptom 6): check the Infisical host's health "
-    "(docs/ops/runbooks/vault-access.md) and the network path; the upstream check names the "
-    "failing step.";
+    "(docs/ops/runbooks/vault-access.md) and the network path from this machine.";
 
 constexpr std::string_view fix_mode_c =
     "Retrieve the current client secret from the vault (MCP_RO_CLIENT_SECRET, at "
@@ -304,8 +303,9 @@ class Runner {
     CheckResult c;
     c.name = name;
     if (clock::now() >= deadline_) {
-      c.status = Status::skip;
-      c.message = fmt::format("the overall time budget (--timeout {}) ran out before this check",
+      // Not a skip: a diagnosis that could not finish must not end in "OK" (exit 0).
+      c.status = Status::fail;
+      c.message = fmt::format("not run: the overall time budget (--timeout {}) ran out before this check",
                               secs(in_.budget));
       c.fix = "Re-run with a larger --timeout; the checks above show where the time went.";
     } else {

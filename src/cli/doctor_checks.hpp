@@ -50,7 +50,7 @@ struct Inputs {
 };
 
 /// Runs every check in order and returns the report. Network steps are bounded by what is left of
-/// `budget`; checks that find it used up are `skip`. No output is printed here.
+/// `budget`; checks the budget does not reach are `fail` ("not run"). No output is printed here.
 Report run_checks(const Inputs& inputs);
 
 /// The address doctor dials for the proxy: the listen address, with a wildcard replaced by loopback.

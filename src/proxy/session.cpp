@@ -8,6 +8,8 @@
 #include "core/request_check.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/local.hpp"
+#include "proxy/read_header.hpp"
+#include "core/framing.hpp"
 #include "proxy/worker.hpp"
 
 #include <nlohmann/json.hpp>
@@ -122,29 +124,31 @@ net::awaitable<void> Session<Protocol>::run() {
     handle_.idle = true;
     if (w_.shared.draining.load(std::memory_order_relaxed)) break;
     client_.expires_after(first ? t.request_header : t.idle_keepalive);
-    auto [ec, n] = co_await http::async_read_header(client_, cbuf_, req_p, as_tuple(use_awaitable));
+    auto hr = co_await read_header(client_, cbuf_, req_p, HeaderLimits{header_limit, request_line_limit});
     handle_.idle = false;
     first = false;
-    if (ec) {
-      if (is_disconnect(ec) || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-          ec == net::error::bad_descriptor)
+    if (hr.result != HeaderRead::Result::ok) {
+      const auto& ec = hr.ec;
+      if (hr.result == HeaderRead::Result::io_error &&
+          (is_disconnect(ec) || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+           ec == net::error::bad_descriptor))
         break;
       AccessRecord rec{.method = "-", .target = "-"};
       auto start = clock::now();
-      if (ec == http::error::header_limit) {
-        // The request line alone over its limit gets 414, a long header block 431 (RFC 9110 §15.5.15,
-        // RFC 6585 §5).
-        std::string_view seen(static_cast<const char*>(cbuf_.data().data()), cbuf_.size());
-        auto eol = seen.find("\r\n");
-        bool long_line = eol == std::string_view::npos ? seen.size() > request_line_limit
-                                                       : eol > request_line_limit;
-        co_await respond_error(long_line ? ErrorCode::uri_too_long : ErrorCode::header_too_large,
-                               {}, 11, false, rec);
+      w_.shared.counters.refused.fetch_add(1, std::memory_order_relaxed);
+      // The message is built before the co_await: GCC 12 destroys temporaries of a conditional
+      // expression in a co_await operand twice.
+      ErrorCode code = ErrorCode::bad_request;
+      std::string message;
+      if (hr.result == HeaderRead::Result::line_too_long) {
+        code = ErrorCode::uri_too_long;
+      } else if (hr.result == HeaderRead::Result::header_too_large) {
+        code = ErrorCode::header_too_large;
       } else {
-        co_await respond_error(ErrorCode::bad_request,
-                               fmt::format("vault-proxy refused a malformed request: {}", ec.message()),
-                               11, false, rec);
+        message = fmt::format("vault-proxy refused a malformed request: {}",
+                              hr.reason.empty() ? ec.message() : std::string(hr.reason));
       }
+      co_await respond_error(code, message, 11, false, rec);
       log(rec, start);
       break;
     }
@@ -175,7 +179,12 @@ net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::
   std::size_t fields = std::distance(req.begin(), req.end());
   bool capability_ok = strip_capability(req, w_.shared.capability);
   rec.target = req.target();
-  if (!capability_ok) {
+  if (auto bad = core::check_framing_fields(req)) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    out = co_await respond_error(ErrorCode::bad_request,
+                                 fmt::format("vault-proxy refused a malformed request: {}", *bad),
+                                 req.version(), false, rec);
+  } else if (!capability_ok) {
     counters.refused.fetch_add(1, std::memory_order_relaxed);
     out = co_await respond_error(ErrorCode::not_found,
                                  "this vault-proxy requires its capability path prefix; use the URL "
@@ -279,6 +288,40 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     co_return co_await respond_error(code, {}, client_version, client_keep_alive && !has_body, rec);
   };
 
+  // Reads the next piece of the client's body into relay_ and points the request body at it.
+  // Beast's chunked serializer writes any non-null buffer as a chunk, even an empty one, and a
+  // zero-size chunk is the last-chunk marker: an empty piece gets no buffer.
+  auto read_piece = [&]() -> net::awaitable<error_code> {
+    req.body().data = relay_.data();
+    req.body().size = relay_.size();
+    client_.expires_after(t.body_inactivity);
+    auto [ec, n] = co_await http::async_read_some(client_, cbuf_, req_p, as_tuple(use_awaitable));
+    if (ec == http::error::need_buffer) ec = {};
+    req.body().size = relay_.size() - req.body().size;
+    req.body().data = req.body().size > 0 ? relay_.data() : nullptr;
+    req.body().more = !req_p.is_done();
+    co_return ec;
+  };
+
+  // The body's first piece is read before anything goes upstream, so that a body broken from its
+  // first bytes (a bad chunk size) is refused with 400 and never reaches the upstream. Not with
+  // Expect: 100-continue, where the client waits for our 100 before sending the body.
+  bool holding = false;  // relay_ holds a piece not yet sent upstream
+  if (has_body && !(expect_continue && client_version >= 11)) {
+    if (cbuf_.capacity() < relay_buffer_size) cbuf_.reserve(relay_buffer_size);
+    do {
+      if (auto ec = co_await read_piece()) {
+        if (is_disconnect(ec) || ec.category() != make_error_code(http::error::bad_chunk).category())
+          co_return Outcome::abort;
+        shared.counters.refused.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await respond_error(
+            ErrorCode::bad_request, fmt::format("vault-proxy refused a malformed request body: {}", ec.message()),
+            client_version, false, rec);
+      }
+    } while (req.body().size == 0 && req.body().more);
+    holding = true;
+  }
+
   // Acquire a connection and send the header. A pooled connection the upstream closed in the
   // meantime is replaced, but only while replaying is safe (see docs/architecture.md, retries).
   std::unique_ptr<upstream::Connection> conn;
@@ -311,30 +354,22 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         auto [cec, cn] = co_await net::async_write(client_, net::buffer(cont), as_tuple(use_awaitable));
         if (cec) co_return Outcome::abort;
       }
-      // Client body → upstream, one buffer at a time. Room for whole reads (see
-      // upstream::Connection), reserved only now so that idle connections stay small.
+      // Client body → upstream, one buffer at a time.
       if (cbuf_.capacity() < relay_buffer_size) cbuf_.reserve(relay_buffer_size);
-      do {
-        req.body().data = relay_.data();
-        req.body().size = relay_.size();
-        client_.expires_after(t.body_inactivity);
-        auto [rec_ec, rn] = co_await http::async_read_some(client_, cbuf_, req_p, as_tuple(use_awaitable));
-        if (rec_ec && rec_ec != http::error::need_buffer) {
-          // The client vanished or sent a broken body: the upstream saw a partial request, so its
-          // connection is discarded, and the client gets nothing more.
-          co_return Outcome::abort;
+      for (bool have = holding;; have = false) {
+        if (!have) {
+          // The client vanished or sent a broken body: the upstream saw a partial request, so
+          // its connection is discarded, and the client gets nothing more.
+          if (auto rec_ec = co_await read_piece()) co_return Outcome::abort;
         }
-        req.body().size = relay_.size() - req.body().size;
-        // Beast's chunked serializer writes any non-null buffer as a chunk, even an empty one, and
-        // a zero-size chunk is the last-chunk marker: pass no buffer when there are no bytes.
-        req.body().data = req.body().size > 0 ? relay_.data() : nullptr;
-        req.body().more = !req_p.is_done();
+        holding = false;
         if (req.body().size == 0 && req.body().more) continue;  // the read parsed framing only
         up_tcp.expires_after(t.body_inactivity);
         auto [uec, un] = co_await http::async_write(conn->stream, sr, as_tuple(use_awaitable));
         if (uec && uec != http::error::need_buffer)
           co_return co_await fail(ErrorCode::upstream_closed, "sending request body: " + uec.message());
-      } while (!req_p.is_done());
+        if (!req.body().more) break;
+      }
     }
 
     // Response header; informational 1xx responses (other than 101) are consumed here.
@@ -346,8 +381,22 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       rp.body_limit(boost::none);
       if (is_head) rp.skip(true);
       up_tcp.expires_after(t.upstream_header);
-      auto [hec, hn] = co_await http::async_read_header(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
-      if (hec) {
+      auto hr = co_await read_header(conn->stream, conn->buffer, rp, HeaderLimits{header_limit, request_line_limit});
+      const auto& hec = hr.ec;
+      const auto hn = hr.bytes_read;
+      if (hr.result == HeaderRead::Result::ok) {
+        if (auto bad = core::check_framing_fields(rp.get()))
+          co_return co_await fail(ErrorCode::upstream_protocol, fmt::format("response header: {}", *bad));
+      } else if (hr.result != HeaderRead::Result::io_error) {
+        // Built before the co_await: GCC 12 destroys temporaries of a conditional expression in a
+        // co_await operand twice.
+        std::string why = "reading response header: ";
+        if (hr.result != HeaderRead::Result::malformed)
+          why += "over the size limit";
+        else
+          why += hr.reason.empty() ? hec.message() : std::string(hr.reason);
+        co_return co_await fail(ErrorCode::upstream_protocol, why);
+      } else {
         if (hec == beast::error::timeout)
           co_return co_await fail(ErrorCode::upstream_timeout,
                                   fmt::format("no response header within {} ms", t.upstream_header.count()));

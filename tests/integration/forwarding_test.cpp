@@ -41,7 +41,8 @@ TEST_F(Forwarding, InjectsCredentialsExactlyOnceAndDropsClientCopiesInAnyCasing)
   EXPECT_EQ(r.values("CF-Access-Client-Id"), std::vector<std::string>{client_id}) << dump(r.headers);
   // Compared as a bool so a failure does not print the secret.
   EXPECT_EQ(r.count("CF-Access-Client-Secret"), 1u) << dump(r.headers);
-  EXPECT_TRUE(r.header("CF-Access-Client-Secret") == client_secret) << "the injected secret differs from the configured one";
+  EXPECT_TRUE(r.header("CF-Access-Client-Secret") == client_secret)
+      << "the injected secret differs from the configured one";
   EXPECT_EQ(r.count("cf-access-token"), 0u) << dump(r.headers);
   EXPECT_EQ(r.count("Cf-Access-Jwt-Assertion"), 0u) << dump(r.headers);
   EXPECT_EQ(r.values("Accept"), std::vector<std::string>{"application/json"});
@@ -51,7 +52,9 @@ TEST_F(Forwarding, InjectsCredentialsExactlyOnceAndDropsClientCopiesInAnyCasing)
 TEST_F(Forwarding, SetsHostUserAgentAndSniToTheUpstream) {
   start(ProxySetup{}.with_user_agent("vp-it/ua-42"));
   auto res = http_get(port(), "/api/status",
-                      {{"Host", "127.0.0.1:" + std::to_string(port())}, {"User-Agent", "curl/8.0"}, {"user-agent", "dup/1"}});
+                      {{"Host", "127.0.0.1:" + std::to_string(port())},
+                       {"User-Agent", "curl/8.0"},
+                       {"user-agent", "dup/1"}});
   EXPECT_EQ(res.status, 200u);
   auto r = only_request(upstream());
   EXPECT_EQ(r.values("Host"), std::vector<std::string>{"vault.test"}) << dump(r.headers);
@@ -243,7 +246,7 @@ TEST_F(Forwarding, BodiesWithContentLengthAndChunkedFramingBothWays) {
     resp.chunk_size = 10'000;
     return resp;
   }));
-  HttpClient c(port());
+  // One connection per combination, so that one broken framing does not hide the others.
   for (bool req_chunked : {false, true}) {
     for (bool resp_chunked : {false, true}) {
       ClientRequest req;
@@ -251,22 +254,30 @@ TEST_F(Forwarding, BodiesWithContentLengthAndChunkedFramingBothWays) {
       req.target = std::string("/body?req=") + (req_chunked ? "chunked" : "length") +
                    "&resp=" + (resp_chunked ? "chunked" : "length");
       req.chunked = req_chunked;
-      c.send_generated(req, n, 17'000);
-      auto res = c.read_response();
-      EXPECT_EQ(res.status, 200u) << req.target;
-      EXPECT_EQ(res.body_size, n) << req.target;
-      EXPECT_EQ(res.body_sha256, PatternBody::sha256(n)) << req.target;
-      EXPECT_FALSE(res.count("Content-Length") > 0 && res.count("Transfer-Encoding") > 0) << dump(res.headers);
-      EXPECT_LE(res.count("Transfer-Encoding"), 1u);
+      try {
+        HttpClient c(port(), 10s);
+        c.send_generated(req, n, 17'000);
+        auto res = c.read_response(ReadOptions::streaming());
+        EXPECT_EQ(res.status, 200u) << req.target;
+        EXPECT_EQ(res.body_size, n) << req.target;
+        EXPECT_EQ(res.body_sha256, PatternBody::sha256(n)) << req.target;
+        EXPECT_FALSE(res.count("Content-Length") > 0 && res.count("Transfer-Encoding") > 0) << dump(res.headers);
+        EXPECT_LE(res.count("Transfer-Encoding"), 1u);
+        EXPECT_TRUE(c.pending_bytes().empty()) << req.target << ": bytes after the end of the response";
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << req.target << ": " << e.what();
+      }
+      bool seen = false;
+      for (const auto& r : upstream().requests()) {
+        if (r.target != req.target) continue;
+        seen = true;
+        EXPECT_TRUE(r.body_complete) << r.target;
+        EXPECT_EQ(r.body_size, n) << r.target;
+        EXPECT_EQ(r.body_sha256, PatternBody::sha256(n)) << r.target;
+        EXPECT_FALSE(r.count("Content-Length") > 0 && r.count("Transfer-Encoding") > 0) << dump(r.headers);
+      }
+      EXPECT_TRUE(seen) << req.target << " never reached the upstream";
     }
-  }
-  auto reqs = upstream().requests();
-  ASSERT_EQ(reqs.size(), 4u);
-  for (const auto& r : reqs) {
-    EXPECT_TRUE(r.body_complete) << r.target;
-    EXPECT_EQ(r.body_size, n) << r.target;
-    EXPECT_EQ(r.body_sha256, PatternBody::sha256(n)) << r.target;
-    EXPECT_FALSE(r.count("Content-Length") > 0 && r.count("Transfer-Encoding") > 0) << dump(r.headers);
   }
 }
 
@@ -410,9 +421,9 @@ TEST_F(Forwarding, UpstreamErrorStatusesPassThroughUnchanged) {
   // are wrapped by the diagnosis feature of issue 5 and are deliberately not used here.)
   start(ProxySetup{}.with_handler([](const RecordedRequest& r) {
     unsigned status = static_cast<unsigned>(std::stoi(r.target.substr(1)));
-    Response resp = Response::text(
-        status, R"({"statusCode":)" + std::to_string(status) + R"(,"message":"upstream )" + r.target + R"(","error":"E"})",
-        "application/json; charset=utf-8");
+    const std::string body =
+        R"({"statusCode":)" + std::to_string(status) + R"(,"message":"upstream )" + r.target + R"(","error":"E"})";
+    Response resp = Response::text(status, body, "application/json; charset=utf-8");
     resp.headers.push_back({"Cf-Ray", "8a1b2c3d4e5f-AMS"});
     resp.headers.push_back({"X-Request-Id", "req-" + r.target.substr(1)});
     return resp;

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <string>
 
 namespace {
 
@@ -19,21 +22,18 @@ constexpr bool sanitized = true;
 constexpr bool sanitized = false;
 #endif
 
-/// The issue asks for 200 MB each way. Under ASan at -O0 the proxy relays about 2-3 MB per CPU-second,
-/// so sanitizer builds (the dev preset) move 24 MiB by default to stay inside the suite's time budget;
-/// the RSS-growth bound below is set so that 24 MiB still tells streaming (about 1 MiB of growth
-/// measured) from buffering (at least the body size).
-/// VP_IT_BIG_MB overrides the size (e.g. VP_IT_BIG_MB=200 for the full run under ASan).
+/// 200 MiB each way, as the issue asks (about 30 s for both under the ASan dev preset on a busy
+/// 2-core machine). VP_IT_BIG_MB overrides the size for a quick local run; the RSS-growth bound
+/// below still tells streaming (under 1 MiB of growth measured) from buffering down to ~32 MiB.
 std::uint64_t big_size() {
   const char* mb = std::getenv("VP_IT_BIG_MB");
-  const std::uint64_t dflt = sanitized ? 24 : 200;
-  return (mb && *mb ? std::strtoull(mb, nullptr, 10) : dflt) * 1024 * 1024;
+  return (mb && *mb ? std::strtoull(mb, nullptr, 10) : 200ull) * 1024 * 1024;
 }
 const std::uint64_t big = big_size();
 
 /// Peak RSS may grow this much over the RSS measured just before the transfer (after a warm-up
 /// request on the same connections). A buffering proxy grows by at least the body size.
-constexpr std::uint64_t growth_limit_kb = sanitized ? 8 * 1024 : 32 * 1024;
+constexpr std::uint64_t growth_limit_kb = 16 * 1024;
 /// Absolute peak RSS, checked only without sanitizers: ASan's own image and shadow make an idle
 /// dev-preset proxy about 230 MB resident whatever it does.
 constexpr std::uint64_t rss_limit_kb = 64 * 1024;
@@ -42,7 +42,8 @@ constexpr std::uint64_t rss_limit_kb = 64 * 1024;
 /// difference between streaming and buffering; switch it off for the child.
 std::map<std::string, std::string> child_env() {
   std::string opts = "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
-  if (const char* existing = std::getenv("ASAN_OPTIONS"); existing && *existing) opts = std::string(existing) + ":" + opts;
+  if (const char* existing = std::getenv("ASAN_OPTIONS"); existing && *existing)
+    opts = std::string(existing) + ":" + opts;
   return {{"ASAN_OPTIONS", opts}};
 }
 

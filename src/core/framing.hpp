@@ -1,0 +1,45 @@
+#pragma once
+// Strict HTTP/1.1 framing, on top of Beast's parser. Beast accepts a few things that RFC 9112
+// lets a recipient accept but that a proxy must not pass on, because the two ends of a proxy can
+// disagree about them (request smuggling): obs-fold, bare CR or LF as line ends, a repeated
+// Content-Length with the same value, and transfer codings other than a lone `chunked`. These
+// checks run on every client request and every upstream response.
+
+#include "core/http.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace vp::core {
+
+/// Where the end of a header block is, scanning bytes as they arrive.
+struct HeaderScan {
+  enum class State { need_more, complete, malformed };
+  State state = State::need_more;
+  std::size_t header_size = 0;       ///< complete: bytes up to and including the empty line
+  std::size_t first_line_end = 0;    ///< offset of the first line's CR, once seen (0: not yet)
+  std::string_view reason;           ///< malformed: what was wrong, for the error message
+};
+
+/// Incremental scanner for the raw bytes of a header block (start line, fields, empty line).
+/// Each call looks only at bytes it has not seen, so a header that trickles in byte by byte costs
+/// linear time. Refuses, with a reason: NUL anywhere, a CR not followed by LF, an LF not preceded
+/// by CR, and a field line starting with SP or HTAB (obs-fold, RFC 9112 §5.2).
+class HeaderScanner {
+ public:
+  /// `data` is the whole header so far: the bytes given to the previous call plus new ones.
+  HeaderScan scan(std::string_view data);
+  void reset() { *this = HeaderScanner{}; }
+
+ private:
+  std::size_t pos_ = 0;
+  std::size_t first_line_end_ = 0;
+};
+
+/// Checks the framing fields of a parsed header that Beast lets through: Content-Length must be
+/// one field holding one decimal number (no repeats, no lists), and Transfer-Encoding, when
+/// present, one field that is exactly `chunked`. Returns what is wrong, or nullopt.
+std::optional<std::string_view> check_framing_fields(const http::fields& fields);
+
+}  // namespace vp::core

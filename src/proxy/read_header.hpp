@@ -1,0 +1,94 @@
+#pragma once
+// read_header: reads one HTTP header block into a flat buffer, scanning the raw bytes strictly
+// (core::HeaderScanner) before Beast's parser sees them, then hands the whole block to the parser.
+// Used for client requests and upstream responses alike; the stream's own timer bounds it.
+
+#include "core/framing.hpp"
+#include "net/asio.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace vp::proxy {
+
+struct HeaderRead {
+  enum class Result {
+    ok,
+    io_error,          ///< the read failed (`ec`): timeout, reset, end of stream
+    malformed,         ///< the scanner or the parser refused the bytes (`reason`, `ec`)
+    line_too_long,     ///< the start line is longer than the line limit
+    header_too_large,  ///< the header block is larger than the header limit
+  };
+  Result result = Result::ok;
+  error_code ec;
+  std::string_view reason;     ///< malformed: the scanner's reason, empty when Beast refused
+  std::size_t bytes_read = 0;  ///< bytes received by this call (0: the peer sent nothing)
+};
+
+struct HeaderLimits {
+  std::size_t header = 64 * 1024;
+  std::size_t line = 8 * 1024;
+};
+
+/// Reads until the header block is complete, refused, or over a limit. Leading empty lines (which
+/// some clients send after a body) are skipped. On `ok` the parser has consumed the header and
+/// `buf` holds whatever followed it.
+template <class Stream, class Parser>
+net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, Parser& parser,
+                                       HeaderLimits limits) {
+  HeaderRead out;
+  core::HeaderScanner scanner;
+  for (;;) {
+    std::string_view data(static_cast<const char*>(buf.data().data()), buf.size());
+    std::size_t skip = 0;
+    while (data.size() - skip >= 2 && data[skip] == '\r' && data[skip + 1] == '\n') skip += 2;
+    if (skip > 0) {
+      buf.consume(skip);
+      scanner.reset();
+      continue;
+    }
+    auto scan = scanner.scan(data);
+    if (scan.state == core::HeaderScan::State::malformed) {
+      out.result = HeaderRead::Result::malformed;
+      out.reason = scan.reason;
+      co_return out;
+    }
+    const std::size_t line = scan.first_line_end != 0 ? scan.first_line_end : data.size();
+    if (line > limits.line) {
+      out.result = HeaderRead::Result::line_too_long;
+      co_return out;
+    }
+    if (scan.state == core::HeaderScan::State::complete) {
+      if (scan.header_size > limits.header) {
+        out.result = HeaderRead::Result::header_too_large;
+        co_return out;
+      }
+      error_code ec;
+      auto used = parser.put(net::buffer(data.data(), scan.header_size), ec);
+      buf.consume(used);
+      if (ec || !parser.is_header_done()) {
+        out.result = HeaderRead::Result::malformed;
+        out.ec = ec ? ec : make_error_code(http::error::bad_value);
+        co_return out;
+      }
+      co_return out;
+    }
+    if (data.size() > limits.header) {
+      out.result = HeaderRead::Result::header_too_large;
+      co_return out;
+    }
+    auto space = buf.prepare(std::max<std::size_t>(4096, buf.capacity() - buf.size()));
+    auto [ec, n] = co_await stream.async_read_some(space, net::as_tuple(net::use_awaitable));
+    buf.commit(n);
+    out.bytes_read += n;
+    if (ec) {
+      out.result = HeaderRead::Result::io_error;
+      out.ec = ec;
+      co_return out;
+    }
+  }
+}
+
+}  // namespace vp::proxy
