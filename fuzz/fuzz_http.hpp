@@ -3,6 +3,7 @@
 // socket read would (in pieces, header first, body through a fixed buffer), and invariant checks
 // that abort with a readable message so libFuzzer records the input as a crash.
 
+#include "core/framing.hpp"
 #include "core/headers.hpp"
 #include "core/http.hpp"
 
@@ -21,6 +22,7 @@ namespace vp::fuzz {
 
 /// The limits session.cpp puts on every parser (client requests and upstream responses).
 inline constexpr std::uint32_t header_limit = 64 * 1024;
+inline constexpr std::size_t line_limit = 8 * 1024;
 
 /// Aborts with `what` and the offending detail; libFuzzer then saves the input.
 [[noreturn]] inline void fail(std::string_view what, std::string_view detail = {}) {
@@ -210,21 +212,11 @@ inline void check_hop_by_hop(const http::fields& out, bool we_chunked,
         "both Content-Length and Transfer-Encoding in the rewritten header", dump(out));
 }
 
-/// Set VP_FUZZ_MODEL_FIXED_RELAY=1 to model a relay that never hands Beast an empty piece (skips
-/// empty pieces with more to come; ends with an empty *null* buffer). Without it the harness models
-/// session.cpp as written, where an empty piece becomes a zero-size chunk, i.e. a premature
-/// last-chunk (see docs/security.md, "Findings").
-inline bool model_fixed_relay() {
-  static const bool v = [] {
-    const char* e = std::getenv("VP_FUZZ_MODEL_FIXED_RELAY");
-    return e != nullptr && *e == '1';
-  }();
-  return v;
-}
-
 /// Serialises `h` and then each body piece through one buffer_body serializer, exactly as
-/// session.cpp does: async_write_header, then per piece body().data = relay buffer (never null),
-/// body().size = piece size, body().more = !done, async_write until need_buffer or done.
+/// session.cpp does: async_write_header, then per piece body().data = the relay buffer, or null
+/// for an empty piece (Beast writes any non-null buffer as a chunk, and an empty chunk is the
+/// last-chunk marker), body().size = piece size, body().more = !done, async_write until
+/// need_buffer or done. An empty piece with more to come is skipped, as session.cpp skips it.
 template <bool isRequest>
 std::string relay_serialize(const http::header<isRequest>& h,
                             const std::vector<std::pair<std::string, bool>>& pieces) {
@@ -246,9 +238,9 @@ std::string relay_serialize(const http::header<isRequest>& h,
   sr.split(false);
   for (auto const& [bytes, done] : pieces) {
     check(bytes.size() <= relay.size(), "a body piece is larger than the relay buffer");
-    if (model_fixed_relay() && bytes.empty() && !done) continue;
+    if (bytes.empty() && !done) continue;
     std::copy(bytes.begin(), bytes.end(), relay.begin());
-    m.body().data = (model_fixed_relay() && bytes.empty()) ? nullptr : relay.data();
+    m.body().data = bytes.empty() ? nullptr : relay.data();
     m.body().size = bytes.size();
     m.body().more = !done;
     while (!sr.is_done()) {
@@ -292,6 +284,24 @@ void check_reparses(const std::string& wire, const http::header<isRequest>& sent
   } else {
     check(m.result_int() == sent.result_int(), "the status changed in serialisation", wire);
   }
+}
+
+/// The bytes session.cpp's read_header hands on: leading empty lines are skipped.
+inline std::string_view skip_leading_empty_lines(std::string_view input) {
+  while (input.starts_with("\r\n")) input.remove_prefix(2);
+  return input;
+}
+
+/// True when session.cpp's read_header refuses the header before Beast parses it: the raw-byte
+/// scan fails (obs-fold, bare CR or LF, NUL), the start line is over 8 KiB, or the block over
+/// the header limit.
+inline bool header_refused(std::string_view input) {
+  core::HeaderScanner scanner;
+  auto r = scanner.scan(input);
+  if (r.state == core::HeaderScan::State::malformed) return true;
+  const std::size_t line = r.first_line_end != 0 ? r.first_line_end : input.size();
+  if (line > line_limit) return true;
+  return r.state == core::HeaderScan::State::complete && r.header_size > header_limit;
 }
 
 /// How many bytes each simulated read delivers, taken from the input's last byte so that the

@@ -82,7 +82,8 @@ void check_credentials(const http::fields& out) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::string_view input = skip_leading_empty_lines({reinterpret_cast<const char*>(data), size});
+  if (header_refused(input)) return 0;  // answered 400/414/431; nothing is parsed or forwarded
 
   http::request_parser<http::buffer_body> parser;
   parser.header_limit(header_limit);
@@ -92,9 +93,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::string> input_nominated;
   bool chunked = false;
   bool refused = true;
+  bool bad_framing = false;
 
   auto on_header = [&](http::request_parser<http::buffer_body>& p) {
     auto& req = p.get();
+    bad_framing = core::check_framing_fields(req).has_value();  // 400 before anything else
     auto result = core::check_request(req, policy());
     check_refusal_consistent(req, result);
     refused = result.refusal.has_value();
@@ -116,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   };
 
   auto parsed = drive(parser, input, step_for(input), on_header);
-  if (!parsed.header_done) return 0;
+  if (!parsed.header_done || bad_framing) return 0;
 
   check_credentials(rewritten);
   check_hop_by_hop(rewritten, chunked, input_nominated,

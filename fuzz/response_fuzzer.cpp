@@ -16,6 +16,8 @@ using namespace vp;
 using namespace vp::fuzz;
 
 void run(std::string_view input, bool head) {
+  input = skip_leading_empty_lines(input);
+  if (header_refused(input)) return;  // 502 upstream_protocol; the connection is dropped
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(header_limit);
   parser.body_limit(boost::none);
@@ -25,9 +27,11 @@ void run(std::string_view input, bool head) {
   std::vector<std::string> input_nominated;
   bool we_chunked = false;
   bool informational = false;
+  bool bad_framing = false;
 
   auto on_header = [&](http::response_parser<http::buffer_body>& p) {
     auto& res = p.get();
+    bad_framing = core::check_framing_fields(res).has_value();  // 502, nothing relayed
     auto status = res.result_int();
     // session.cpp consumes 1xx (and refuses 101) before relaying anything.
     informational = status >= 100 && status < 200;
@@ -51,7 +55,7 @@ void run(std::string_view input, bool head) {
   };
 
   auto parsed = drive(parser, input, step_for(input), on_header);
-  if (!parsed.header_done || informational) return;
+  if (!parsed.header_done || informational || bad_framing) return;
 
   check_hop_by_hop(rewritten, we_chunked, input_nominated, {"content-length", "transfer-encoding"});
   check(rewritten.result_int() == parser.get().result_int(), "the status changed in the rewrite");

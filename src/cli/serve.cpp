@@ -144,15 +144,18 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     server.bind();
     std::string where = cfg.upstream.url();
     if (cfg.connect_to) where += fmt::format(" (dialing {}:{})", cfg.connect_to->host, cfg.connect_to->port);
-    spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
-                 listen_url(cfg.listen, server.port()), where);
-    if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
+    // The capability file is written before the "listening on" line, which supervisors (and
+    // `vault-proxy run`) take as the sign that the proxy is ready to use.
     std::string capability_path;
     if (!server.capability().empty()) {
       core::RedactionSet::global().add(server.capability());
       capability_path = write_capability_file(cfg, env, server.port(), server.capability());
-      spdlog::info("capability prefix required; the URL path prefix is in {}", capability_path);
     }
+    spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
+                 listen_url(cfg.listen, server.port()), where);
+    if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
+    if (!capability_path.empty())
+      spdlog::info("capability prefix required; the URL path prefix is in {}", capability_path);
     if (auto tok = store.current()) {
       spdlog::info("service token loaded from {} (fingerprint {})", tok->source, tok->fingerprint());
     } else {

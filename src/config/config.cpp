@@ -415,9 +415,14 @@ int open_regular(const std::string& path, std::string& problem) {
 std::optional<std::string> read_text_file(const std::string& path, std::string& problem) {
   int fd = open_regular(path, problem);
   if (fd < 0) return std::nullopt;
-  std::string text(max_config_bytes + 1, '\0');
+  // Sized from fstat (plus one byte, to notice a file that grows), not to the limit: zero-filling
+  // a MiB per read made the config fuzzer crawl.
+  struct stat st{};
+  std::size_t want = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 4096;
+  std::string text(std::min(want, max_config_bytes) + 1, '\0');
   std::size_t got = 0;
-  while (got < text.size()) {
+  while (got <= max_config_bytes) {
+    if (got == text.size()) text.resize(std::min(text.size() * 2, max_config_bytes + 1));
     ssize_t n = ::read(fd, text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {

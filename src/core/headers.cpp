@@ -128,6 +128,21 @@ RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj)
   return r;
 }
 
-std::size_t rewrite_response(http::response_header<>& res) { return strip_hop_by_hop(res); }
+std::size_t strip_cors(http::fields& fields) {
+  static constexpr std::string_view prefix = "access-control-";
+  std::size_t removed = 0;
+  for (auto it = fields.begin(); it != fields.end();) {
+    auto name = it->name_string();
+    if (name.size() >= prefix.size() && beast::iequals(name.substr(0, prefix.size()), prefix)) {
+      it = fields.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+std::size_t rewrite_response(http::response_header<>& res) { return strip_hop_by_hop(res) + strip_cors(res); }
 
 }  // namespace vp::core

@@ -46,7 +46,12 @@ std::size_t strip_client_credentials(http::fields& fields);
 /// set Host, User-Agent and the two CF-Access-Client-* fields exactly once.
 RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj);
 
-/// The response rewrite: strip hop-by-hop. Everything else (Set-Cookie, Content-Encoding, ...) stays.
+/// Removes every `Access-Control-*` field. The proxy never lets a browser read through it
+/// (docs/security.md), so no CORS grant may reach a client, whoever wrote it. Returns the count.
+std::size_t strip_cors(http::fields& fields);
+
+/// The response rewrite: strip hop-by-hop and CORS fields. Everything else (Set-Cookie,
+/// Content-Encoding, ...) stays.
 std::size_t rewrite_response(http::response_header<>& res);
 
 }  // namespace vp::core

@@ -32,15 +32,26 @@ struct HeaderLimits {
   std::size_t line = 8 * 1024;
 };
 
+struct NoOp {
+  void operator()() const {}
+};
+
 /// Reads until the header block is complete, refused, or over a limit. Leading empty lines (which
 /// some clients send after a body) are skipped. On `ok` the parser has consumed the header and
-/// `buf` holds whatever followed it.
-template <class Stream, class Parser>
+/// `buf` holds whatever followed it. `on_first_byte` runs once, when the first byte of the header
+/// is in `buf` (at once if it already is): the caller switches from an idle timer to the header
+/// timer there, so a header that trickles in after a kept-alive request is still bounded.
+template <class Stream, class Parser, class OnFirstByte = NoOp>
 net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, Parser& parser,
-                                       HeaderLimits limits) {
+                                       HeaderLimits limits, OnFirstByte on_first_byte = {}) {
   HeaderRead out;
   core::HeaderScanner scanner;
+  bool started = false;
   for (;;) {
+    if (!started && buf.size() > 0) {
+      started = true;
+      on_first_byte();
+    }
     std::string_view data(static_cast<const char*>(buf.data().data()), buf.size());
     std::size_t skip = 0;
     while (data.size() - skip >= 2 && data[skip] == '\r' && data[skip + 1] == '\n') skip += 2;

@@ -58,6 +58,14 @@ bool strip_capability(http::request_header<>& req, std::string_view token) {
   return true;
 }
 
+// "/<first segment>/rest?query" → "/<redacted>/rest?query", for targets refused for a missing or
+// wrong capability prefix.
+std::string redact_first_segment(std::string_view target) {
+  if (target.empty() || target.front() != '/') return "<redacted>";
+  auto end = target.find_first_of("/?", 1);
+  return "/<redacted>" + std::string(end == std::string_view::npos ? std::string_view() : target.substr(end));
+}
+
 // How a request ended, for the caller's keep-alive decision.
 enum class Outcome { keep_alive, close, abort };
 
@@ -124,7 +132,11 @@ net::awaitable<void> Session<Protocol>::run() {
     handle_.idle = true;
     if (w_.shared.draining.load(std::memory_order_relaxed)) break;
     client_.expires_after(first ? t.request_header : t.idle_keepalive);
-    auto hr = co_await read_header(client_, cbuf_, req_p, HeaderLimits{header_limit, request_line_limit});
+    auto hr = co_await read_header(client_, cbuf_, req_p, HeaderLimits{header_limit, request_line_limit},
+                                   [&, keep_alive_wait = !first] {
+                                     // A request has begun: the header timer replaces the idle one.
+                                     if (keep_alive_wait) client_.expires_after(t.request_header);
+                                   });
     handle_.idle = false;
     first = false;
     if (hr.result != HeaderRead::Result::ok) {
@@ -178,7 +190,11 @@ net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::
   Outcome out;
   std::size_t fields = std::distance(req.begin(), req.end());
   bool capability_ok = strip_capability(req, w_.shared.capability);
-  rec.target = req.target();
+  // A target refused for its prefix may hold a near-miss of the token (one byte off), which must
+  // not land in the log: its first segment is logged as "<redacted>".
+  std::string redacted_target;
+  if (!capability_ok) redacted_target = redact_first_segment(req.target());
+  rec.target = capability_ok ? std::string_view(req.target()) : std::string_view(redacted_target);
   if (auto bad = core::check_framing_fields(req)) {
     counters.refused.fetch_add(1, std::memory_order_relaxed);
     out = co_await respond_error(ErrorCode::bad_request,

@@ -181,5 +181,18 @@ TEST(RewriteResponse, StripsHopByHopKeepsSetCookieAndEncoding) {
   EXPECT_EQ(dump(h), (Fields{{"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}, {"Content-Encoding", "gzip"}}));
 }
 
+TEST(RewriteResponse, StripsEveryCorsGrantInAnyCasing) {
+  http::response_header<> h;
+  h.result(http::status::ok);
+  h.insert("Access-Control-Allow-Origin", "*");
+  h.insert("access-control-allow-credentials", "true");
+  h.insert("ACCESS-CONTROL-EXPOSE-HEADERS", "X-Secret");
+  h.insert("Access-Control-Max-Age", "86400");
+  h.insert("Vary", "Origin");
+  h.insert("Access-Controlled", "not a CORS field");
+  EXPECT_EQ(rewrite_response(h), 4u);
+  EXPECT_EQ(dump(h), (Fields{{"Vary", "Origin"}, {"Access-Controlled", "not a CORS field"}}));
+}
+
 }  // namespace
 }  // namespace vp::core
