@@ -324,6 +324,9 @@ def header(meta):
         "**Versions:** " + "; ".join(f"{k}: {val}" for k, val in v.items() if val) + "\n",
         ("**vault-proxy extra environment:** `" + " ".join(meta["vp_env"]) + "`  \n" if meta.get("vp_env") else
          "**vault-proxy** runs with its defaults (no `--vp-env`).  \n"),
+        "**Logging:** no peer writes an access log (nginx `access_log off`, HAProxy and Caddy with no log "
+        "configured), so vault-proxy runs with `VAULT_PROXY_ACCESS_LOG=false` too, unless `--vp-env` "
+        "sets it.  \n",
         "**Setup.** Everything on 127.0.0.1 of this machine. Upstream: nginx with TLS (ECDSA P-256 certificate "
         "for `vault.bench.test` from a CA generated per run), 403 unless both CF-Access headers carry the run's "
         "token, 421 unless Host is the upstream name; `/api/status` (181-byte JSON), `/blob/1m` (1 MiB), "

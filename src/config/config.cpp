@@ -58,7 +58,7 @@ const Setting s_log_format{"log_format", &Flags::log_format, "--log-format", "VA
                            Kind::string};
 const Setting s_log_level{"log_level", &Flags::log_level, "--log-level", "VAULT_PROXY_LOG_LEVEL",
                           Kind::string};
-const Setting s_access_log{"access_log", nullptr, "", "", Kind::boolean};
+const Setting s_access_log{"access_log", nullptr, "", "VAULT_PROXY_ACCESS_LOG", Kind::boolean};
 const Setting s_pid_file{"pid_file", &Flags::pid_file, "--pid-file", "VAULT_PROXY_PID_FILE", Kind::string};
 const Setting s_ready_probe_path{"ready_probe_path", nullptr, "", "", Kind::string};
 const Setting s_unix_socket{"unix_socket", &Flags::unix_socket, "--unix-socket", "VAULT_PROXY_UNIX_SOCKET",
@@ -591,7 +591,14 @@ class Loader {
         add(s_log_level, *r, quote(r->text) + " is not a log level",
             "use one of trace, debug, info, warn, error, critical, off");
     }
-    if (auto r = pick(s_access_log)) c.access_log = r->text == "true";
+    if (auto r = pick(s_access_log)) {
+      if (r->text == "true" || r->text == "1" || r->text == "on")
+        c.access_log = true;
+      else if (r->text == "false" || r->text == "0" || r->text == "off")
+        c.access_log = false;
+      else
+        add(s_access_log, *r, quote(r->text) + " is not a boolean", "use true or false");
+    }
     if (auto r = pick(s_pid_file)) {
       if (r->text.empty() || has_control(r->text))
         add(s_pid_file, *r, r->text.empty() ? "is empty" : quote(r->text) + " contains a control character",

@@ -24,14 +24,14 @@ bool peer_closed(tcp::socket& socket) {
   return errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
-std::unique_ptr<Connection> Pool::take_idle() {
+std::unique_ptr<Connection> Pool::take_idle(bool replayable) {
   auto now = clock::now();
   while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
     auto& sock = beast::get_lowest_layer(c->stream).socket();
     if (now - c->idle_since >= cfg_.timeouts.upstream_idle || c->buffer.size() != 0 ||
-        peer_closed(sock)) {
+        (!replayable && peer_closed(sock))) {
       ++stats_.stale_dropped;
       continue;
     }

@@ -48,7 +48,10 @@ class Pool {
   Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg);
 
   /// An idle connection that still looks alive (not expired, peer has not closed), or null.
-  std::unique_ptr<Connection> take_idle();
+  /// `replayable`: the caller will replay the request on a fresh connection if this one turns out
+  /// closed before any response byte (a bodiless idempotent request), so the liveness probe, one
+  /// recv(MSG_PEEK) system call per request, is skipped.
+  std::unique_ptr<Connection> take_idle(bool replayable = false);
   /// A new, handshaken connection.
   net::awaitable<ConnectResult> connect();
   /// Keeps a connection that finished a response cleanly; drops it when the pool is full.

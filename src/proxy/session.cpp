@@ -338,13 +338,17 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     holding = true;
   }
 
+  // A bodiless idempotent request can be replayed on a fresh connection if a pooled one turns
+  // out closed before any response byte (docs/architecture.md, retries).
+  const bool replayable = !has_body && is_idempotent(req.method());
+
   // Acquire a connection and send the header. A pooled connection the upstream closed in the
   // meantime is replaced, but only while replaying is safe (see docs/architecture.md, retries).
   std::unique_ptr<upstream::Connection> conn;
   std::optional<http::response_parser<http::buffer_body>> res_holder;
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    conn = attempt == 0 ? w_.pool.take_idle() : nullptr;
+    conn = attempt == 0 ? w_.pool.take_idle(replayable) : nullptr;
     if (conn) {
       reused = true;
     } else {
@@ -419,7 +423,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         if (is_disconnect(hec)) {
           // A reused connection closed before any response byte: replay only requests that are
           // safe to repeat and whose body (none) we still hold.
-          if (reused && attempt == 0 && !has_body && is_idempotent(req.method()) && hn == 0) {
+          if (reused && attempt == 0 && replayable && hn == 0) {
             retry = true;
             break;
           }

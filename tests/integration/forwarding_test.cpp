@@ -393,6 +393,28 @@ TEST_F(Forwarding, StalePooledConnectionIsNotUsed) {
   EXPECT_EQ(reqs[1].body, "not-idempotent");
 }
 
+TEST_F(Forwarding, StalePooledConnectionIsReplacedForAGetWithoutAnError) {
+  // A bodiless GET skips the liveness probe on a pooled connection: if the upstream has closed it,
+  // the request is replayed on a fresh one, and the client never sees the difference.
+  start(ProxySetup{}.with_handler([](const RecordedRequest&) {
+    Response resp = Response::text(200, "ok");
+    resp.close_quietly = true;
+    return resp;
+  }));
+  HttpClient c(port());
+  ClientRequest req;
+  for (int i = 0; i < 3; ++i) {
+    req.target = "/get-" + std::to_string(i);
+    auto res = c.request(req);
+    EXPECT_EQ(res.status, 200u) << res.body;
+    ASSERT_TRUE(upstream().wait_for_open_connections_at_most(0, 5s));
+  }
+  auto reqs = upstream().requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_NE(reqs[0].connection_id, reqs[1].connection_id);
+  EXPECT_NE(reqs[1].connection_id, reqs[2].connection_id);
+}
+
 TEST_F(Forwarding, RedirectsArePassedThroughNotFollowed) {
   start(ProxySetup{}.with_handler([](const RecordedRequest& r) {
     Response resp;

@@ -163,6 +163,20 @@ TEST(ConfigPrecedence, LogFormatFlagBeatsEnvBeatsFile) {
   EXPECT_EQ(load_flags(flags, {{"VAULT_PROXY_LOG_FORMAT", "text"}}).config->log_format, LogFormat::json);
 }
 
+TEST(ConfigPrecedence, AccessLogEnvBeatsFileAndRefusesNonBooleans) {
+  TempDir dir;
+  Flags flags;
+  flags.config_file = toml_file(dir, "access_log = true\n");
+  EXPECT_TRUE(load_flags(flags).config->access_log);
+  for (std::string off : {"false", "0", "off"})
+    EXPECT_FALSE(load_flags(flags, {{"VAULT_PROXY_ACCESS_LOG", off}}).config->access_log) << off;
+  EXPECT_TRUE(load_flags(flags, {{"VAULT_PROXY_ACCESS_LOG", "on"}}).config->access_log);
+  auto bad = load_flags(flags, {{"VAULT_PROXY_ACCESS_LOG", "nope"}});
+  ASSERT_FALSE(bad.config.has_value());
+  EXPECT_NE(all_text(bad.issues).find("VAULT_PROXY_ACCESS_LOG"), std::string::npos) << all_text(bad.issues);
+  EXPECT_NE(all_text(bad.issues).find("is not a boolean"), std::string::npos) << all_text(bad.issues);
+}
+
 TEST(ConfigPrecedence, ConfigFlagBeatsConfigEnv) {
   TempDir dir;
   Flags flags;
@@ -583,8 +597,8 @@ TEST(ConfigToml, BadTomlValuesAreIssuesWithLine) {
       {"listen = 127", listen_f, "expected a string, found an integer"},
       {"listen = \"127.0.0.1\\u0000junk\"", listen_f, "not an IP address"},
       {"upstream = [\"https://a\"]", upstream_f, "found an array"},
-      {"access_log = \"yes\"", "access_log (TOML file only)", "expected true or false"},
-      {"access_log = 1", "access_log (TOML file only)", "found an integer"},
+      {"access_log = \"yes\"", "access_log (VAULT_PROXY_ACCESS_LOG / access_log)", "expected true or false"},
+      {"access_log = 1", "access_log (VAULT_PROXY_ACCESS_LOG / access_log)", "found an integer"},
       {"ready_probe_path = \"\"", "ready_probe_path (TOML file only)", "not an absolute request path"},
       {"ready_probe_path = \"/a b\"", "ready_probe_path (TOML file only)", "not an absolute request path"},
       {"ready_probe_path = \"http://x/\"", "ready_probe_path (TOML file only)", "not an absolute"},
@@ -913,7 +927,7 @@ TEST(ConfigExample, MentionsEveryKeyAndTheDocsEveryEnvVariable) {
                           "VAULT_PROXY_CONNECT_TO", "VAULT_PROXY_CA_FILE", "VAULT_PROXY_USER_AGENT",
                           "VAULT_PROXY_THREADS", "VAULT_PROXY_POOL_SIZE", "VAULT_PROXY_MAX_CONNECTIONS",
                           "VAULT_PROXY_LOG_FORMAT", "VAULT_PROXY_LOG_LEVEL", "VAULT_PROXY_PID_FILE",
-                          "VAULT_PROXY_CONFIG", "CF_ACCESS_CLIENT_ID", "CF_ACCESS_CLIENT_SECRET",
+                          "VAULT_PROXY_ACCESS_LOG", "VAULT_PROXY_CONFIG", "CF_ACCESS_CLIENT_ID", "CF_ACCESS_CLIENT_SECRET",
                           "CF_ACCESS_CLIENT_ID_FILE", "CF_ACCESS_CLIENT_SECRET_FILE", "CREDENTIALS_DIRECTORY"})
     EXPECT_NE(docs.find(var), std::string::npos) << var;
 }
