@@ -2,46 +2,61 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <array>
+
 namespace vp::core {
 
-HeaderScan HeaderScanner::scan(std::string_view data) {
+namespace {
+
+// Bytes the scanner must look at; every other byte is skipped in the tight loop below.
+constexpr std::array<bool, 256> special_bytes = [] {
+  std::array<bool, 256> t{};
+  t[static_cast<unsigned char>('\0')] = true;
+  t[static_cast<unsigned char>('\r')] = true;
+  t[static_cast<unsigned char>('\n')] = true;
+  return t;
+}();
+
+HeaderScan malformed(std::string_view reason) {
   HeaderScan out;
-  for (; pos_ < data.size(); ++pos_) {
-    const char c = data[pos_];
-    const char prev = pos_ > 0 ? data[pos_ - 1] : '\0';
-    if (c == '\0') {
-      out.state = HeaderScan::State::malformed;
-      out.reason = "a NUL byte in the header";
+  out.state = HeaderScan::State::malformed;
+  out.reason = reason;
+  return out;
+}
+
+}  // namespace
+
+HeaderScan HeaderScanner::scan(std::string_view data) {
+  const char* p = data.data();
+  const std::size_t n = data.size();
+  std::size_t i = pos_;
+  // A line ended just before the resume point: its next byte may not start with whitespace.
+  if (i >= 2 && i < n && p[i - 1] == '\n' && (p[i] == ' ' || p[i] == '\t'))
+    return malformed("obs-fold: a header line starting with whitespace");
+  for (;;) {
+    while (i < n && !special_bytes[static_cast<unsigned char>(p[i])]) ++i;
+    if (i == n) break;
+    if (p[i] == '\0') return malformed("a NUL byte in the header");
+    if (p[i] == '\n') return malformed("a bare LF line ending in the header");
+    // A CR: it must start a CRLF.
+    if (first_line_end_ == 0) first_line_end_ = i;
+    if (i + 1 == n) break;  // the LF has not arrived yet: rescan this CR next time
+    if (p[i + 1] != '\n') return malformed("a CR not followed by LF in the header");
+    if (i >= 2 && p[i - 2] == '\r' && p[i - 1] == '\n') {
+      // An empty line ends the header block.
+      HeaderScan out;
+      out.state = HeaderScan::State::complete;
+      out.header_size = i + 2;
+      out.first_line_end = first_line_end_;
+      pos_ = i + 2;
       return out;
     }
-    if (prev == '\r' && c != '\n') {
-      out.state = HeaderScan::State::malformed;
-      out.reason = "a CR not followed by LF in the header";
-      return out;
-    }
-    if (c == '\r' && first_line_end_ == 0) first_line_end_ = pos_;
-    if (c == '\n') {
-      if (prev != '\r') {
-        out.state = HeaderScan::State::malformed;
-        out.reason = "a bare LF line ending in the header";
-        return out;
-      }
-      // An empty line ends the header block (the start line itself is never empty).
-      if (pos_ >= 3 && data[pos_ - 2] == '\n') {
-        ++pos_;
-        out.state = HeaderScan::State::complete;
-        out.header_size = pos_;
-        out.first_line_end = first_line_end_;
-        return out;
-      }
-      continue;
-    }
-    if ((c == ' ' || c == '\t') && prev == '\n') {
-      out.state = HeaderScan::State::malformed;
-      out.reason = "obs-fold: a header line starting with whitespace";
-      return out;
-    }
+    i += 2;
+    if (i < n && (p[i] == ' ' || p[i] == '\t'))
+      return malformed("obs-fold: a header line starting with whitespace");
   }
+  pos_ = i;
+  HeaderScan out;
   out.first_line_end = first_line_end_;
   return out;
 }

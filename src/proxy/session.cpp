@@ -532,20 +532,56 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
       if (wec && wec != http::error::need_buffer) co_return Outcome::abort;
     }
-    while (!rp.is_done()) {
+    // The upstream died mid-body: the client must not see a message that looks complete.
+    auto cut_short = [&](const error_code& ec) {
+      shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("upstream error upstream_closed: response body cut short: {}", ec.message());
+      shared.note_error(code_name(ErrorCode::upstream_closed), "response body cut short: " + ec.message());
+      rec.error = code_name(ErrorCode::upstream_closed);
+      rec.status = 0;
+      return Outcome::abort;
+    };
+    if (peek.empty() && !rp.is_done() && res_length && !res_chunked) {
+      // A Content-Length body is opaque bytes of a known length: it goes from the TLS stream
+      // straight into relay_ and on to the client, without the parser's copy of every byte. The
+      // first piece goes out with the header through the serializer, the rest as plain writes.
+      std::uint64_t left = *res_length;
+      bool header_sent = false;
+      while (left > 0) {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
+        std::size_t n = 0;
+        if (conn->buffer.size() > 0) {  // body bytes that arrived with the header
+          n = net::buffer_copy(net::buffer(relay_.data(), want), conn->buffer.data());
+          conn->buffer.consume(n);
+        } else {
+          up_tcp.expires_after(t.body_inactivity);
+          auto [rec_ec, rn] =
+              co_await conn->stream.async_read_some(net::buffer(relay_.data(), want), as_tuple(use_awaitable));
+          if (rec_ec) co_return cut_short(rec_ec);
+          n = rn;
+        }
+        left -= n;
+        rec.bytes += n;
+        client_.expires_after(t.body_inactivity);
+        if (!header_sent) {
+          header_sent = true;
+          res.body().data = relay_.data();
+          res.body().size = n;
+          res.body().more = left > 0;
+          auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
+          if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
+        } else {
+          auto [wec, wn] = co_await net::async_write(client_, net::buffer(relay_.data(), n), as_tuple(use_awaitable));
+          if (wec) co_return Outcome::abort;  // client gone
+        }
+      }
+    }
+    while (!rp.is_done() && !(peek.empty() && res_length && !res_chunked)) {
       res.body().data = relay_.data();
       res.body().size = relay_.size();
       up_tcp.expires_after(t.body_inactivity);
       auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
-      if (rec_ec && rec_ec != http::error::need_buffer) {
-        // The upstream died mid-body. The client must not see a message that looks complete.
-        shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("upstream error upstream_closed: response body cut short: {}", rec_ec.message());
-        shared.note_error(code_name(ErrorCode::upstream_closed), "response body cut short: " + rec_ec.message());
-        rec.error = code_name(ErrorCode::upstream_closed);
-        rec.status = 0;
-        co_return Outcome::abort;
-      }
+      if (rec_ec && rec_ec != http::error::need_buffer) co_return cut_short(rec_ec);
       res.body().size = relay_.size() - res.body().size;
       res.body().data = res.body().size > 0 ? relay_.data() : nullptr;  // see the request relay
       res.body().more = !rp.is_done();

@@ -1,5 +1,7 @@
 #include "support/pki.hpp"
 
+#include "support/lifetime_pki.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -141,6 +143,19 @@ Pki::Pki(std::string_view dns_name, std::string_view wrong) : dir_("vp-pki-"), d
   untrusted_ca_pem = dir_.file("untrusted-ca.pem");
   write_file(untrusted_ca_pem, cert_pem(other.get()), 0644);
   untrusted = leaf("untrusted", dns_name, other.get(), other_key.get(), {-hour, day});
+}
+
+LifetimePki::LifetimePki(std::string_view dns_name, long days) : dir_("vp-lifetime-pki-") {
+  Pkey ca_key = make_key();
+  Cert ca = make_cert(ca_key.get(), "vault-proxy lifetime test CA", Kind::ca, {}, nullptr, nullptr,
+                      {-hour, (days + 30) * day});
+  ca_pem = dir_.file("ca.pem");
+  write_file(ca_pem, cert_pem(ca.get()), 0644);
+  Pkey key = make_key();
+  Cert cert = make_cert(key.get(), dns_name, Kind::leaf, dns_name, ca.get(), ca_key.get(), {-hour, days * day});
+  leaf = {dir_.file("leaf.pem"), dir_.file("leaf.key")};
+  write_file(leaf.cert, cert_pem(cert.get()), 0644);
+  write_file(leaf.key, key_pem(key.get()), 0600);
 }
 
 }  // namespace vp::test
