@@ -252,7 +252,10 @@ net::awaitable<Reply> Client::send(Request request, clock::time_point deadline) 
     wipe(req.body());
     co_return r;
   }
-  auto [rec, endpoints] = std::get<0>(std::move(raced));
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  auto resolved = std::get<0>(std::move(raced));
+  const error_code rec = std::get<0>(resolved);
+  const auto endpoints = std::get<1>(std::move(resolved));
   if (rec) {
     r.failure = Failure::resolve;
     r.error = "resolving " + dial_host + ": " + rec.message();

@@ -16,8 +16,15 @@ namespace {
 using namespace vp::test;
 using namespace std::chrono_literals;
 
+// GCC defines __SANITIZE_ADDRESS__; clang answers __has_feature(address_sanitizer).
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
 #else
 constexpr bool sanitized = false;
 #endif
