@@ -9,6 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <future>
 #include <sstream>
 
@@ -215,3 +218,43 @@ TEST_F(Lifecycle, JsonLogFormatWritesOneJsonObjectPerLine) {
 }
 
 }  // namespace
+
+namespace {
+
+/// /proc/<pid>/environ of a child, or nullopt when it cannot be read (a non-root user cannot read
+/// it once the proxy has set PR_SET_DUMPABLE to 0).
+std::optional<std::string> proc_environ(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (!f && env.empty()) return std::nullopt;
+  return env;
+}
+
+}  // namespace
+
+TEST(ScrubEnv, CredentialBytesLeaveProcEnvironWithTheFlagAndOnlyThen) {
+  const std::string id = random_token(8) + ".access";
+  const std::string secret = random_token(24);
+  for (bool scrub : {false, true}) {
+    SCOPED_TRACE(scrub ? "with --scrub-env" : "without --scrub-env");
+    ProxyProcess::Options o;
+    o.env = {{"VAULT_PROXY_PORT", "0"},
+             {"VAULT_PROXY_UPSTREAM", "https://vault.test"},
+             {"CF_ACCESS_CLIENT_ID", id},
+             {"CF_ACCESS_CLIENT_SECRET", secret}};
+    if (scrub) o.args.push_back("--scrub-env");
+    ProxyProcess p(o);
+    auto env = proc_environ(p.pid());
+    if (!env) GTEST_SKIP() << "/proc/<pid>/environ of a non-dumpable process is readable by root only";
+    // Compared as bools: a failure must not print the environment.
+    EXPECT_EQ(env->find(secret) != std::string::npos, !scrub) << "the secret in /proc/<pid>/environ";
+    EXPECT_EQ(env->find(id) != std::string::npos, !scrub) << "the client id in /proc/<pid>/environ";
+    EXPECT_NE(env->find("VAULT_PROXY_PORT=0"), std::string::npos) << "other variables must stay";
+    // The proxy still has the token it read: health answers and the token is reported loaded.
+    EXPECT_EQ(http_get(p.port(), "/__vault-proxy/health").status, 200u);
+    EXPECT_NE(p.stderr_text().find("service token loaded from env"), std::string::npos);
+    p.send_signal(SIGTERM);
+    EXPECT_EQ(p.wait_exit(15s), std::optional<int>(0));
+    EXPECT_EQ(p.stderr_text().find(secret), std::string::npos) << "the secret is in the log";
+  }
+}
