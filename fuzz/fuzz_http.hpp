@@ -21,8 +21,7 @@
 namespace vp::fuzz {
 
 /// The limits session.cpp puts on every parser (client requests and upstream responses).
-inline constexpr std::uint32_t header_limit = 64 * 1024;
-inline constexpr std::size_t line_limit = 8 * 1024;
+inline constexpr std::uint32_t header_limit = core::HeaderLimits{}.header;
 
 /// Aborts with `what` and the offending detail; libFuzzer then saves the input.
 [[noreturn]] inline void fail(std::string_view what, std::string_view detail = {}) {
@@ -293,15 +292,12 @@ inline std::string_view skip_leading_empty_lines(std::string_view input) {
 }
 
 /// True when session.cpp's read_header refuses the header before Beast parses it: the raw-byte
-/// scan fails (obs-fold, bare CR or LF, NUL), the start line is over 8 KiB, or the block over
-/// the header limit.
+/// scan fails (obs-fold, bare CR or LF, NUL), or the start line or the block is over its limit.
+/// The same scanner, with the same default limits, as read_header.
 inline bool header_refused(std::string_view input) {
   core::HeaderScanner scanner;
-  auto r = scanner.scan(input);
-  if (r.state == core::HeaderScan::State::malformed) return true;
-  const std::size_t line = r.first_line_end != 0 ? r.first_line_end : input.size();
-  if (line > line_limit) return true;
-  return r.state == core::HeaderScan::State::complete && r.header_size > header_limit;
+  auto state = scanner.scan(input).state;
+  return state != core::HeaderScan::State::need_more && state != core::HeaderScan::State::complete;
 }
 
 /// How many bytes each simulated read delivers, taken from the input's last byte so that the

@@ -592,12 +592,7 @@ class Loader {
             "use one of trace, debug, info, warn, error, critical, off");
     }
     if (auto r = pick(s_access_log)) {
-      if (r->text == "true" || r->text == "1" || r->text == "on")
-        c.access_log = true;
-      else if (r->text == "false" || r->text == "0" || r->text == "off")
-        c.access_log = false;
-      else
-        add(s_access_log, *r, quote(r->text) + " is not a boolean", "use true or false");
+      if (auto v = boolean(s_access_log, *r)) c.access_log = *v;
     }
     if (auto r = pick(s_pid_file)) {
       if (r->text.empty() || has_control(r->text))
@@ -636,12 +631,7 @@ class Loader {
         c.unix_socket_mode = mode;
     }
     if (auto r = pick(s_capability)) {
-      if (r->text == "true" || r->text == "1" || r->text == "on")
-        c.capability = true;
-      else if (r->text == "false" || r->text == "0" || r->text == "off")
-        c.capability = false;
-      else
-        add(s_capability, *r, quote(r->text) + " is not a boolean", "use true or false");
+      if (auto v = boolean(s_capability, *r)) c.capability = *v;
     }
     if (auto r = pick(s_capability_file)) {
       if (r->text.empty() || has_control(r->text))
@@ -698,6 +688,14 @@ class Loader {
       if (auto v = env_(s.env)) return Raw{std::move(*v), std::string(s.env)};
     }
     if (auto it = toml_values_.find(s.key); it != toml_values_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  /// true/1/on or false/0/off (TOML booleans arrive as "true"/"false"); anything else is an issue.
+  std::optional<bool> boolean(const Setting& s, const Raw& r) {
+    if (r.text == "true" || r.text == "1" || r.text == "on") return true;
+    if (r.text == "false" || r.text == "0" || r.text == "off") return false;
+    add(s, r, quote(r.text) + " is not a boolean", "use true or false");
     return std::nullopt;
   }
 

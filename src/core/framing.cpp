@@ -49,7 +49,7 @@ HeaderScan HeaderScanner::scan(std::string_view data) {
       out.header_size = i + 2;
       out.first_line_end = first_line_end_;
       pos_ = i + 2;
-      return out;
+      return within_limits(out, n);
     }
     i += 2;
     if (i < n && (p[i] == ' ' || p[i] == '\t'))
@@ -58,7 +58,17 @@ HeaderScan HeaderScanner::scan(std::string_view data) {
   pos_ = i;
   HeaderScan out;
   out.first_line_end = first_line_end_;
-  return out;
+  return within_limits(out, n);
+}
+
+HeaderScan HeaderScanner::within_limits(HeaderScan scan, std::size_t buffered) const {
+  const std::size_t line = scan.first_line_end != 0 ? scan.first_line_end : buffered;
+  const std::size_t block = scan.state == HeaderScan::State::complete ? scan.header_size : buffered;
+  if (line > limits_.line)
+    scan.state = HeaderScan::State::line_too_long;
+  else if (block > limits_.header)
+    scan.state = HeaderScan::State::header_too_large;
+  return scan;
 }
 
 std::optional<std::string_view> check_framing_fields(const http::fields& fields) {

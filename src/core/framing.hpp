@@ -13,9 +13,15 @@
 
 namespace vp::core {
 
+/// The size limits on a header block: 414 / 431 for a client, 502 for an upstream.
+struct HeaderLimits {
+  std::size_t header = 64 * 1024;  ///< the whole block, start line to empty line
+  std::size_t line = 8 * 1024;     ///< the start line (request line or status line)
+};
+
 /// Where the end of a header block is, scanning bytes as they arrive.
 struct HeaderScan {
-  enum class State { need_more, complete, malformed };
+  enum class State { need_more, complete, malformed, line_too_long, header_too_large };
   State state = State::need_more;
   std::size_t header_size = 0;       ///< complete: bytes up to and including the empty line
   std::size_t first_line_end = 0;    ///< offset of the first line's CR, once seen (0: not yet)
@@ -25,14 +31,20 @@ struct HeaderScan {
 /// Incremental scanner for the raw bytes of a header block (start line, fields, empty line).
 /// Each call looks only at bytes it has not seen, so a header that trickles in byte by byte costs
 /// linear time. Refuses, with a reason: NUL anywhere, a CR not followed by LF, an LF not preceded
-/// by CR, and a field line starting with SP or HTAB (obs-fold, RFC 9112 §5.2).
+/// by CR, and a field line starting with SP or HTAB (obs-fold, RFC 9112 §5.2). Also applies the
+/// limits: a start line longer than `limits.line` (seen whole or not), or a block longer than
+/// `limits.header` (complete, or still growing past it).
 class HeaderScanner {
  public:
+  explicit HeaderScanner(HeaderLimits limits = {}) : limits_(limits) {}
   /// `data` is the whole header so far: the bytes given to the previous call plus new ones.
   HeaderScan scan(std::string_view data);
-  void reset() { *this = HeaderScanner{}; }
+  void reset() { *this = HeaderScanner{limits_}; }
 
  private:
+  HeaderScan within_limits(HeaderScan scan, std::size_t buffered) const;
+
+  HeaderLimits limits_;
   std::size_t pos_ = 0;
   std::size_t first_line_end_ = 0;
 };

@@ -27,10 +27,7 @@ struct HeaderRead {
   std::size_t bytes_read = 0;  ///< bytes received by this call (0: the peer sent nothing)
 };
 
-struct HeaderLimits {
-  std::size_t header = 64 * 1024;
-  std::size_t line = 8 * 1024;
-};
+using core::HeaderLimits;
 
 struct NoOp {
   void operator()() const {}
@@ -45,7 +42,7 @@ template <class Stream, class Parser, class OnFirstByte = NoOp>
 net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, Parser& parser,
                                        HeaderLimits limits, OnFirstByte on_first_byte = {}) {
   HeaderRead out;
-  core::HeaderScanner scanner;
+  core::HeaderScanner scanner(limits);
   bool started = false;
   for (;;) {
     if (!started && buf.size() > 0) {
@@ -61,34 +58,29 @@ net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, 
       continue;
     }
     auto scan = scanner.scan(data);
-    if (scan.state == core::HeaderScan::State::malformed) {
-      out.result = HeaderRead::Result::malformed;
-      out.reason = scan.reason;
-      co_return out;
-    }
-    const std::size_t line = scan.first_line_end != 0 ? scan.first_line_end : data.size();
-    if (line > limits.line) {
-      out.result = HeaderRead::Result::line_too_long;
-      co_return out;
-    }
-    if (scan.state == core::HeaderScan::State::complete) {
-      if (scan.header_size > limits.header) {
+    switch (scan.state) {
+      case core::HeaderScan::State::need_more:
+        break;
+      case core::HeaderScan::State::malformed:
+        out.result = HeaderRead::Result::malformed;
+        out.reason = scan.reason;
+        co_return out;
+      case core::HeaderScan::State::line_too_long:
+        out.result = HeaderRead::Result::line_too_long;
+        co_return out;
+      case core::HeaderScan::State::header_too_large:
         out.result = HeaderRead::Result::header_too_large;
         co_return out;
-      }
-      error_code ec;
-      auto used = parser.put(net::buffer(data.data(), scan.header_size), ec);
-      buf.consume(used);
-      if (ec || !parser.is_header_done()) {
-        out.result = HeaderRead::Result::malformed;
-        out.ec = ec ? ec : make_error_code(http::error::bad_value);
+      case core::HeaderScan::State::complete: {
+        error_code ec;
+        auto used = parser.put(net::buffer(data.data(), scan.header_size), ec);
+        buf.consume(used);
+        if (ec || !parser.is_header_done()) {
+          out.result = HeaderRead::Result::malformed;
+          out.ec = ec ? ec : make_error_code(http::error::bad_value);
+        }
         co_return out;
       }
-      co_return out;
-    }
-    if (data.size() > limits.header) {
-      out.result = HeaderRead::Result::header_too_large;
-      co_return out;
     }
     auto space = buf.prepare(std::max<std::size_t>(4096, buf.capacity() - buf.size()));
     auto [ec, n] = co_await stream.async_read_some(space, net::as_tuple(net::use_awaitable));

@@ -24,8 +24,9 @@ using net::as_tuple;
 using net::use_awaitable;
 using clock = std::chrono::steady_clock;
 
-constexpr std::size_t header_limit = 64 * 1024;
-constexpr std::size_t request_line_limit = 8 * 1024;
+constexpr core::HeaderLimits header_limits{};  // 64 KiB block, 8 KiB start line
+constexpr std::size_t header_limit = header_limits.header;
+constexpr std::size_t request_line_limit = header_limits.line;
 constexpr std::size_t max_fields = 256;
 constexpr std::size_t relay_buffer_size = 16 * 1024;
 constexpr std::size_t peek_limit = 64 * 1024;  // error bodies read whole for classification
@@ -132,7 +133,7 @@ net::awaitable<void> Session<Protocol>::run() {
     handle_.idle = true;
     if (w_.shared.draining.load(std::memory_order_relaxed)) break;
     client_.expires_after(first ? t.request_header : t.idle_keepalive);
-    auto hr = co_await read_header(client_, cbuf_, req_p, HeaderLimits{header_limit, request_line_limit},
+    auto hr = co_await read_header(client_, cbuf_, req_p, header_limits,
                                    [&, keep_alive_wait = !first] {
                                      // A request has begun: the header timer replaces the idle one.
                                      if (keep_alive_wait) client_.expires_after(t.request_header);
@@ -401,7 +402,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       rp.body_limit(boost::none);
       if (is_head) rp.skip(true);
       up_tcp.expires_after(t.upstream_header);
-      auto hr = co_await read_header(conn->stream, conn->buffer, rp, HeaderLimits{header_limit, request_line_limit});
+      auto hr = co_await read_header(conn->stream, conn->buffer, rp, header_limits);
       const auto& hec = hr.ec;
       const auto hn = hr.bytes_read;
       if (hr.result == HeaderRead::Result::ok) {
@@ -575,21 +576,22 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
           if (wec) co_return Outcome::abort;  // client gone
         }
       }
-    }
-    while (!rp.is_done() && !(peek.empty() && res_length && !res_chunked)) {
-      res.body().data = relay_.data();
-      res.body().size = relay_.size();
-      up_tcp.expires_after(t.body_inactivity);
-      auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
-      if (rec_ec && rec_ec != http::error::need_buffer) co_return cut_short(rec_ec);
-      res.body().size = relay_.size() - res.body().size;
-      res.body().data = res.body().size > 0 ? relay_.data() : nullptr;  // see the request relay
-      res.body().more = !rp.is_done();
-      if (res.body().size == 0 && res.body().more) continue;
-      rec.bytes += res.body().size;
-      client_.expires_after(t.body_inactivity);
-      auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
-      if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
+    } else {
+      while (!rp.is_done()) {
+        res.body().data = relay_.data();
+        res.body().size = relay_.size();
+        up_tcp.expires_after(t.body_inactivity);
+        auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
+        if (rec_ec && rec_ec != http::error::need_buffer) co_return cut_short(rec_ec);
+        res.body().size = relay_.size() - res.body().size;
+        res.body().data = res.body().size > 0 ? relay_.data() : nullptr;  // see the request relay
+        res.body().more = !rp.is_done();
+        if (res.body().size == 0 && res.body().more) continue;
+        rec.bytes += res.body().size;
+        client_.expires_after(t.body_inactivity);
+        auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
+        if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
+      }
     }
   }
 
