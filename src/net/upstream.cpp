@@ -29,7 +29,7 @@ std::unique_ptr<Connection> Pool::take_idle(bool replayable) {
   while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
-    auto& sock = beast::get_lowest_layer(c->stream).socket();
+    auto& sock = c->stream.socket();
     if (now - c->idle_since >= cfg_.timeouts.upstream_idle || c->buffer.size() != 0 ||
         (!replayable && peer_closed(sock))) {
       ++stats_.stale_dropped;
@@ -73,17 +73,24 @@ net::awaitable<ConnectResult> Pool::connect() {
   }
 
   auto c = std::make_unique<Connection>(ex_, *tls_);
-  auto& tcp_layer = beast::get_lowest_layer(c->stream);
+  auto& sock = c->stream.socket();
   ++stats_.connects;
-  tcp_layer.expires_after(cfg_.timeouts.connect);
-  auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, as_tuple(use_awaitable));
+  c->stream.expires_after(cfg_.timeouts.connect);
+  auto [cec, ep] = co_await net::async_connect(sock, endpoints, as_tuple(use_awaitable));
   if (cec) {
     r.error = ErrorCode::upstream_connect;
     r.detail = "connect " + where() + ": " +
-               (cec == beast::error::timeout ? std::string("timed out") : cec.message());
+               (c->stream.timeout_or(cec) == beast::error::timeout ? std::string("timed out") : cec.message());
     co_return r;
   }
-  tcp_layer.socket().set_option(tcp::no_delay(true));
+  error_code sec;
+  sock.set_option(tcp::no_delay(true), sec);
+  if (!sec) c->stream.attach(sec);
+  if (sec) {
+    r.error = ErrorCode::upstream_connect;
+    r.detail = "connect " + where() + ": " + sec.message();
+    co_return r;
+  }
 
   std::string why;
   if (!net_tls::prepare_client(c->stream.native_handle(), cfg_.upstream.host, why)) {
@@ -91,8 +98,8 @@ net::awaitable<ConnectResult> Pool::connect() {
     r.detail = why;
     co_return r;
   }
-  tcp_layer.expires_after(cfg_.timeouts.tls_handshake);
-  auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+  c->stream.expires_after(cfg_.timeouts.tls_handshake);
+  auto [hec] = co_await c->stream.async_handshake(as_tuple(use_awaitable));
   if (hec) {
     if (hec == beast::error::timeout) {
       r.error = ErrorCode::upstream_timeout;
@@ -105,7 +112,7 @@ net::awaitable<ConnectResult> Pool::connect() {
     co_return r;
   }
   net_tls::note_handshake(c->stream.native_handle());
-  tcp_layer.expires_never();
+  c->stream.expires_never();
   r.connection = std::move(c);
   co_return r;
 }

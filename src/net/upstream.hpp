@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "net/asio.hpp"
+#include "net/tls_stream.hpp"
 
 #include <chrono>
 #include <memory>
@@ -19,10 +20,8 @@ using clock = std::chrono::steady_clock;
 
 /// One TLS connection to the upstream and the bytes read past the last response.
 struct Connection {
-  // Beast sizes each read by the buffer's spare capacity (at least 512 bytes): without room for a
-  // whole TLS record (16 KiB + overhead) a 1 MiB body arrives in thousands of small reads.
-  Connection(const net::any_io_executor& ex, ssl::context& ctx) : stream(ex, ctx) { buffer.reserve(17 * 1024); }
-  ssl::stream<beast::tcp_stream> stream;
+  Connection(const net::any_io_executor& ex, ssl::context& ctx) : stream(ex, ctx) {}
+  net_tls::TlsStream stream;
   beast::flat_buffer buffer;
   clock::time_point idle_since{};
   std::uint64_t requests = 0;  ///< responses completed on this connection

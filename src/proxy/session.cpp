@@ -11,6 +11,7 @@
 #include "proxy/read_header.hpp"
 #include "core/framing.hpp"
 #include "proxy/worker.hpp"
+#include "net/deadline.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -29,6 +30,7 @@ constexpr std::size_t header_limit = header_limits.header;
 constexpr std::size_t request_line_limit = header_limits.line;
 constexpr std::size_t max_fields = 256;
 constexpr std::size_t relay_buffer_size = 16 * 1024;
+constexpr std::size_t record_buffer_size = 17 * 1024;  // a TLS record's payload and overhead
 constexpr std::size_t peek_limit = 64 * 1024;  // error bodies read whole for classification
 
 bool is_idempotent(http::verb v) {
@@ -99,7 +101,7 @@ class Session {
   void abort_client();
 
   Worker& w_;
-  beast::basic_stream<Protocol> client_;
+  net_util::DeadlineStream<Protocol> client_;
   beast::flat_buffer cbuf_;
   SessionHandle handle_;
   std::array<char, relay_buffer_size> relay_{};
@@ -357,7 +359,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       if (cr.error) co_return co_await fail(*cr.error, cr.detail);
       conn = std::move(cr.connection);
     }
-    auto& up_tcp = beast::get_lowest_layer(conn->stream);
+    auto& up_tcp = conn->stream;
 
     http::request_serializer<http::buffer_body> sr{req};
     up_tcp.expires_after(t.body_inactivity);
@@ -446,7 +448,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
 
   auto& rp = *res_holder;
   auto& res = rp.get();
-  auto& up_tcp = beast::get_lowest_layer(conn->stream);
+  auto& up_tcp = conn->stream;
   rec.upstream_status = res.result_int();
   const bool upstream_keep_alive = rp.keep_alive();
   const auto res_length = rp.content_length();
@@ -556,8 +558,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
           conn->buffer.consume(n);
         } else {
           up_tcp.expires_after(t.body_inactivity);
-          auto [rec_ec, rn] =
-              co_await conn->stream.async_read_some(net::buffer(relay_.data(), want), as_tuple(use_awaitable));
+          auto [rec_ec, rn] = co_await net_tls::read_some(conn->stream, net::buffer(relay_.data(), want));
           if (rec_ec) co_return cut_short(rec_ec);
           n = rn;
         }
@@ -577,6 +578,10 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         }
       }
     } else {
+      // Beast sizes each read by the buffer's spare capacity (at least 512 bytes): without room for
+      // a whole TLS record a chunked body arrives in many small reads. The room is given back
+      // after the body, so that an idle pooled connection does not hold it.
+      if (conn->buffer.capacity() < record_buffer_size) conn->buffer.reserve(record_buffer_size);
       while (!rp.is_done()) {
         res.body().data = relay_.data();
         res.body().size = relay_.size();
@@ -596,6 +601,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   }
 
   ++conn->requests;
+  if (conn->buffer.size() == 0) conn->buffer.shrink_to_fit();
   if (upstream_keep_alive) w_.pool.give_back(std::move(conn));
   co_return keep_alive ? Outcome::keep_alive : Outcome::close;
 }
