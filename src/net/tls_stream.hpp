@@ -25,6 +25,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -140,15 +141,6 @@ class TlsStream {
         token, socket_);
   }
 
- private:
-  enum class Op { read, write };
-
-  template <class Seq>
-  static net::mutable_buffer first_mutable(const Seq& s) {
-    for (auto it = net::buffer_sequence_begin(s); it != net::buffer_sequence_end(s); ++it)
-      if (net::mutable_buffer b(*it); b.size() > 0) return b;
-    return {};
-  }
   // What one write sends. Each SSL_write is at least one TLS record and one send(): a sequence of
   // small pieces, such as the one Beast's serializer makes of a header (start line, each field,
   // the blank line), is copied into one buffer first, up to a record's worth. A large first piece
@@ -169,6 +161,16 @@ class TlsStream {
       scratch_.append(static_cast<const char*>(b.data()), take);
     }
     return net::buffer(scratch_);
+  }
+
+ private:
+  enum class Op { read, write };
+
+  template <class Seq>
+  static net::mutable_buffer first_mutable(const Seq& s) {
+    for (auto it = net::buffer_sequence_begin(s); it != net::buffer_sequence_end(s); ++it)
+      if (net::mutable_buffer b(*it); b.size() > 0) return b;
+    return {};
   }
 
   // Where a composed operation is: its first attempt runs inside the initiating call; one that
@@ -265,6 +267,31 @@ inline net::awaitable<std::pair<error_code, std::size_t>> read_some(TlsStream& s
     if (ec) co_return std::pair{total > 0 ? error_code() : ec, total};
     if (total == b.size() || !s.has_pending()) co_return std::pair{error_code(), total};
   }
+}
+
+/// Writes every byte of `buffers`, in order, from a coroutine. Pieces that together fit one TLS
+/// record go out as one record (one send()); a larger total goes piece by piece.
+inline net::awaitable<error_code> write_all(TlsStream& s, std::span<const net::const_buffer> buffers) {
+  net::const_buffer one;
+  std::span<const net::const_buffer> pieces = buffers;
+  if (buffers.size() > 1 && net::buffer_size(buffers) <= TlsStream::gather_limit) {
+    one = s.gather(buffers);
+    pieces = std::span<const net::const_buffer>(&one, 1);
+  }
+  for (net::const_buffer b : pieces) {
+    while (b.size() > 0) {
+      error_code ec;
+      // After would_block OpenSSL must be called again with the same buffer, which this does.
+      b += s.write_some_now(b, ec);
+      if (ec == net::error::would_block) {
+        auto [wec] = co_await s.async_wait_ready(net::as_tuple(net::use_awaitable));
+        if (wec) co_return s.timeout_or(wec);
+      } else if (ec) {
+        co_return ec;
+      }
+    }
+  }
+  co_return error_code();
 }
 
 }  // namespace vp::net_tls

@@ -10,6 +10,7 @@
 #include "proxy/local.hpp"
 #include "proxy/read_header.hpp"
 #include "core/framing.hpp"
+#include "core/wire.hpp"
 #include "proxy/worker.hpp"
 #include "net/deadline.hpp"
 
@@ -100,12 +101,40 @@ class Session {
   void log(const AccessRecord& rec, clock::time_point start);
   void abort_client();
 
+  // Appends a body piece to `out` framed for its receiver: as it is for a Content-Length (or
+  // close-delimited) body; for a chunked one as a chunk, with the last chunk after the final piece.
+  template <std::size_t N>
+  std::size_t frame_piece(std::array<net::const_buffer, N>& out, std::size_t n, const char* data,
+                          std::size_t size, bool more, bool chunked);
+
   Worker& w_;
   net_util::DeadlineStream<Protocol> client_;
   beast::flat_buffer cbuf_;
   SessionHandle handle_;
   std::array<char, relay_buffer_size> relay_{};
+  std::string hdr_;         // the header being sent, serialised flat (core/wire.hpp)
+  std::string chunk_line_;  // the chunk-size line of the piece being sent
 };
+
+template <class Protocol>
+template <std::size_t N>
+std::size_t Session<Protocol>::frame_piece(std::array<net::const_buffer, N>& out, std::size_t n,
+                                           const char* data, std::size_t size, bool more,
+                                           bool chunked) {
+  if (!chunked) {
+    if (size > 0) out[n++] = net::buffer(data, size);
+    return n;
+  }
+  if (size > 0) {
+    chunk_line_.clear();
+    core::append_chunk_size(chunk_line_, size);
+    out[n++] = net::buffer(chunk_line_);
+    out[n++] = net::buffer(data, size);
+    out[n++] = net::buffer(core::chunk_end);
+  }
+  if (!more) out[n++] = net::buffer(core::last_chunk);
+  return n;
+}
 
 template <class Protocol>
 void Session<Protocol>::abort_client() {
@@ -361,16 +390,23 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     }
     auto& up_tcp = conn->stream;
 
-    http::request_serializer<http::buffer_body> sr{req};
+    // The header goes out with the body's first piece when that is already here.
+    std::array<net::const_buffer, 5> out{};
+    std::size_t nout = 0;
+    hdr_.clear();
+    core::append_request_header(hdr_, req);
+    out[nout++] = net::buffer(hdr_);
+    if (holding) nout = frame_piece(out, nout, relay_.data(), req.body().size, req.body().more, chunked_body);
     up_tcp.expires_after(t.body_inactivity);
-    auto [wec, wn] = co_await http::async_write_header(conn->stream, sr, as_tuple(use_awaitable));
-    if (wec) {
+    if (auto wec = co_await net_tls::write_all(conn->stream, std::span(out.data(), nout))) {
       if (reused && attempt == 0) continue;  // nothing of this request reached a live upstream
       co_return co_await fail(is_disconnect(wec) ? ErrorCode::upstream_closed : ErrorCode::upstream_connect,
                               "writing request header: " + wec.message());
     }
 
     if (has_body) {
+      bool more = holding ? req.body().more : true;
+      holding = false;
       if (expect_continue && client_version >= 11) {
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
         client_.expires_after(t.body_inactivity);
@@ -379,19 +415,16 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       }
       // Client body → upstream, one buffer at a time.
       if (cbuf_.capacity() < relay_buffer_size) cbuf_.reserve(relay_buffer_size);
-      for (bool have = holding;; have = false) {
-        if (!have) {
-          // The client vanished or sent a broken body: the upstream saw a partial request, so
-          // its connection is discarded, and the client gets nothing more.
-          if (auto rec_ec = co_await read_piece()) co_return Outcome::abort;
-        }
-        holding = false;
-        if (req.body().size == 0 && req.body().more) continue;  // the read parsed framing only
+      while (more) {
+        // The client vanished or sent a broken body: the upstream saw a partial request, so
+        // its connection is discarded, and the client gets nothing more.
+        if (auto rec_ec = co_await read_piece()) co_return Outcome::abort;
+        more = req.body().more;
+        if (req.body().size == 0 && more) continue;  // the read parsed framing only
+        nout = frame_piece(out, 0, relay_.data(), req.body().size, more, chunked_body);
         up_tcp.expires_after(t.body_inactivity);
-        auto [uec, un] = co_await http::async_write(conn->stream, sr, as_tuple(use_awaitable));
-        if (uec && uec != http::error::need_buffer)
+        if (auto uec = co_await net_tls::write_all(conn->stream, std::span(out.data(), nout)))
           co_return co_await fail(ErrorCode::upstream_closed, "sending request body: " + uec.message());
-        if (!req.body().more) break;
       }
     }
 
@@ -520,20 +553,27 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   res.keep_alive(keep_alive);
   rec.status = res.result_int();
 
-  http::response_serializer<http::buffer_body> sr{res};
-  if (no_body) {
+  // Sends one piece of the body (the header with the first), framed for the client.
+  const bool chunk_out = !no_body && res.chunked();
+  bool header_sent = false;
+  hdr_.clear();
+  core::append_response_header(hdr_, res);
+  auto send = [&](const char* data, std::size_t size, bool more) -> net::awaitable<bool> {
+    std::array<net::const_buffer, 5> out{};
+    std::size_t n = 0;
+    if (!header_sent) out[n++] = net::buffer(hdr_);
+    header_sent = true;
+    n = frame_piece(out, n, data, size, more, chunk_out);
+    rec.bytes += size;
     client_.expires_after(t.body_inactivity);
-    auto [ec, n] = co_await http::async_write_header(client_, sr, as_tuple(use_awaitable));
-    if (ec) co_return Outcome::abort;
+    auto [ec, k] = co_await net::async_write(client_, std::span(out.data(), n), as_tuple(use_awaitable));
+    co_return !ec;
+  };
+  if (no_body) {
+    if (!co_await send(nullptr, 0, false)) co_return Outcome::abort;
   } else {
     if (!peek.empty() || rp.is_done()) {
-      res.body().data = peek.empty() ? nullptr : peek.data();
-      res.body().size = peek.size();
-      res.body().more = !rp.is_done();
-      rec.bytes += peek.size();
-      client_.expires_after(t.body_inactivity);
-      auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
-      if (wec && wec != http::error::need_buffer) co_return Outcome::abort;
+      if (!co_await send(peek.data(), peek.size(), !rp.is_done())) co_return Outcome::abort;
     }
     // The upstream died mid-body: the client must not see a message that looks complete.
     auto cut_short = [&](const error_code& ec) {
@@ -546,10 +586,8 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     };
     if (peek.empty() && !rp.is_done() && res_length && !res_chunked) {
       // A Content-Length body is opaque bytes of a known length: it goes from the TLS stream
-      // straight into relay_ and on to the client, without the parser's copy of every byte. The
-      // first piece goes out with the header through the serializer, the rest as plain writes.
+      // straight into relay_ and on to the client, without the parser's copy of every byte.
       std::uint64_t left = *res_length;
-      bool header_sent = false;
       while (left > 0) {
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
         std::size_t n = 0;
@@ -563,19 +601,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
           n = rn;
         }
         left -= n;
-        rec.bytes += n;
-        client_.expires_after(t.body_inactivity);
-        if (!header_sent) {
-          header_sent = true;
-          res.body().data = relay_.data();
-          res.body().size = n;
-          res.body().more = left > 0;
-          auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
-          if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
-        } else {
-          auto [wec, wn] = co_await net::async_write(client_, net::buffer(relay_.data(), n), as_tuple(use_awaitable));
-          if (wec) co_return Outcome::abort;  // client gone
-        }
+        if (!co_await send(relay_.data(), n, left > 0)) co_return Outcome::abort;  // client gone
       }
     } else {
       // Beast sizes each read by the buffer's spare capacity (at least 512 bytes): without room for
@@ -588,14 +614,10 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         up_tcp.expires_after(t.body_inactivity);
         auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
         if (rec_ec && rec_ec != http::error::need_buffer) co_return cut_short(rec_ec);
-        res.body().size = relay_.size() - res.body().size;
-        res.body().data = res.body().size > 0 ? relay_.data() : nullptr;  // see the request relay
-        res.body().more = !rp.is_done();
-        if (res.body().size == 0 && res.body().more) continue;
-        rec.bytes += res.body().size;
-        client_.expires_after(t.body_inactivity);
-        auto [wec, wn] = co_await http::async_write(client_, sr, as_tuple(use_awaitable));
-        if (wec && wec != http::error::need_buffer) co_return Outcome::abort;  // client gone
+        const std::size_t size = relay_.size() - res.body().size;
+        const bool more = !rp.is_done();
+        if (size == 0 && more) continue;
+        if (!co_await send(relay_.data(), size, more)) co_return Outcome::abort;  // client gone
       }
     }
   }
