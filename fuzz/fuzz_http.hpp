@@ -4,6 +4,7 @@
 // that abort with a readable message so libFuzzer records the input as a crash.
 
 #include "core/framing.hpp"
+#include "core/wire.hpp"
 #include "core/headers.hpp"
 #include "core/http.hpp"
 
@@ -211,43 +212,32 @@ inline void check_hop_by_hop(const http::fields& out, bool we_chunked,
         "both Content-Length and Transfer-Encoding in the rewritten header", dump(out));
 }
 
-/// Serialises `h` and then each body piece through one buffer_body serializer, exactly as
-/// session.cpp does: async_write_header, then per piece body().data = the relay buffer, or null
-/// for an empty piece (Beast writes any non-null buffer as a chunk, and an empty chunk is the
-/// last-chunk marker), body().size = piece size, body().more = !done, async_write until
-/// need_buffer or done. An empty piece with more to come is skipped, as session.cpp skips it.
+/// The bytes session.cpp sends for a header and the body pieces it relayed: the header serialised
+/// flat (core::append_request_header / append_response_header), then each piece as it is for a
+/// Content-Length or close-delimited body, or for a chunked one (the header says which) as a chunk,
+/// with the last chunk after the final piece. An empty piece with more to come is skipped, as
+/// session.cpp skips it.
 template <bool isRequest>
 std::string relay_serialize(const http::header<isRequest>& h,
                             const std::vector<std::pair<std::string, bool>>& pieces) {
-  http::message<isRequest, http::buffer_body> m{h};
-  http::serializer<isRequest, http::buffer_body> sr{m};
   std::string out;
-  std::array<char, 512> relay{};
-  auto visit = [&](beast::error_code&, auto const& buffers) {
-    out += beast::buffers_to_string(buffers);
-    sr.consume(beast::buffer_bytes(buffers));
-  };
-  sr.split(true);
-  beast::error_code ec;
-  while (!sr.is_header_done()) {
-    sr.next(ec, visit);
-    check(!ec || ec == http::error::need_buffer, "serialising the header failed: " + ec.message());
-    if (ec) break;
-  }
-  sr.split(false);
+  if constexpr (isRequest)
+    core::append_request_header(out, h);
+  else
+    core::append_response_header(out, h);
+  const bool chunked = http::message<isRequest, http::empty_body>(h).chunked();
   for (auto const& [bytes, done] : pieces) {
-    check(bytes.size() <= relay.size(), "a body piece is larger than the relay buffer");
     if (bytes.empty() && !done) continue;
-    std::copy(bytes.begin(), bytes.end(), relay.begin());
-    m.body().data = bytes.empty() ? nullptr : relay.data();
-    m.body().size = bytes.size();
-    m.body().more = !done;
-    while (!sr.is_done()) {
-      ec = {};
-      sr.next(ec, visit);
-      if (ec == http::error::need_buffer) break;
-      check(!ec, "serialising the body failed: " + ec.message());
+    if (!chunked) {
+      out += bytes;
+      continue;
     }
+    if (!bytes.empty()) {
+      core::append_chunk_size(out, bytes.size());
+      out += bytes;
+      out += core::chunk_end;
+    }
+    if (done) out += core::last_chunk;
   }
   return out;
 }

@@ -30,7 +30,7 @@ constexpr core::HeaderLimits header_limits{};  // 64 KiB block, 8 KiB start line
 constexpr std::size_t header_limit = header_limits.header;
 constexpr std::size_t request_line_limit = header_limits.line;
 constexpr std::size_t max_fields = 256;
-constexpr std::size_t relay_buffer_size = 16 * 1024;
+constexpr std::size_t relay_buffer_size = RelayBuffer::size();
 constexpr std::size_t record_buffer_size = 17 * 1024;  // a TLS record's payload and overhead
 constexpr std::size_t peek_limit = 64 * 1024;  // error bodies read whole for classification
 
@@ -111,7 +111,7 @@ class Session {
   net_util::DeadlineStream<Protocol> client_;
   beast::flat_buffer cbuf_;
   SessionHandle handle_;
-  std::array<char, relay_buffer_size> relay_{};
+  RelayBuffer relay_{w_.blocks};  // body buffer, held only while a body moves
   std::string hdr_;         // the header being sent, serialised flat (core/wire.hpp)
   std::string chunk_line_;  // the chunk-size line of the piece being sent
 };
@@ -197,6 +197,7 @@ net::awaitable<void> Session<Protocol>::run() {
       break;
     }
     auto outcome = co_await serve_one(req_p);
+    relay_.release();
     if (outcome == Outcome::abort) {
       abort_client();
       co_return;
@@ -591,9 +592,15 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       while (left > 0) {
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
         std::size_t n = 0;
-        if (conn->buffer.size() > 0) {  // body bytes that arrived with the header
-          n = net::buffer_copy(net::buffer(relay_.data(), want), conn->buffer.data());
+        if (conn->buffer.size() > 0) {
+          // Body bytes that arrived with the header (a small response, all of it) go out from
+          // where they are: no copy, and no relay buffer taken.
+          n = static_cast<std::size_t>(std::min<std::uint64_t>(left, conn->buffer.size()));
+          left -= n;
+          if (!co_await send(static_cast<const char*>(conn->buffer.data().data()), n, left > 0))
+            co_return Outcome::abort;  // client gone
           conn->buffer.consume(n);
+          continue;
         } else {
           up_tcp.expires_after(t.body_inactivity);
           auto [rec_ec, rn] = co_await net_tls::read_some(conn->stream, net::buffer(relay_.data(), want));

@@ -5,6 +5,8 @@
 #include "proxy/state.hpp"
 
 #include <functional>
+#include <memory>
+#include <vector>
 #include <thread>
 #include <unordered_set>
 
@@ -16,6 +18,50 @@ struct SessionHandle {
   bool idle = true;  ///< waiting for the next request (safe to close when draining)
 };
 
+/// Fixed-size body buffers, lent to sessions while a body moves and kept for reuse. A session
+/// that relays no body (a small response arrives whole with its header) holds none, so idle and
+/// small-request connections cost no buffer memory.
+class BlockPool {
+ public:
+  static constexpr std::size_t block_size = 16 * 1024;
+  static constexpr std::size_t keep = 64;  ///< blocks kept for reuse; more go back to the allocator
+
+  std::unique_ptr<char[]> take() {
+    if (free_.empty()) return std::make_unique_for_overwrite<char[]>(block_size);
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<char[]> b) {
+    if (b && free_.size() < keep) free_.push_back(std::move(b));
+  }
+  std::size_t kept() const noexcept { return free_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
+/// A session's body buffer: a block taken from the worker's pool on first use, given back by
+/// release() (or with the session).
+class RelayBuffer {
+ public:
+  explicit RelayBuffer(BlockPool& pool) : pool_(pool) {}
+  ~RelayBuffer() { release(); }
+  RelayBuffer(const RelayBuffer&) = delete;
+  RelayBuffer& operator=(const RelayBuffer&) = delete;
+
+  char* data() {
+    if (!block_) block_ = pool_.take();
+    return block_.get();
+  }
+  static constexpr std::size_t size() noexcept { return BlockPool::block_size; }
+  void release() { pool_.give(std::move(block_)); }
+
+ private:
+  BlockPool& pool_;
+  std::unique_ptr<char[]> block_;
+};
+
 /// One worker thread's state. Everything here is touched only from that thread.
 struct Worker {
   explicit Worker(Shared& s) : shared(s), pool(ioc.get_executor(), s.tls, s.cfg) {}
@@ -25,6 +71,7 @@ struct Worker {
 
   Shared& shared;
   std::unordered_set<SessionHandle*> sessions;
+  BlockPool blocks;  // before ioc: session frames still pending in it give their blocks back
   net::io_context ioc{1};
   upstream::Pool pool;
   std::thread thread;
