@@ -9,9 +9,8 @@
 // cancels the socket's pending operation, and timed_out() turns true until the next
 // expires_after().
 //
-// The timer and the state its handler touches live in a block shared with that handler, so a
-// wake-up that was already queued when the owner was destroyed finds `cancel` empty and does
-// nothing.
+// The timer lives in a block shared with its handler, so a wake-up that was already queued when
+// the owner was destroyed finds the owner pointer cleared and does nothing.
 
 #include "net/asio.hpp"
 
@@ -27,10 +26,10 @@ class Deadline {
 
   /// `cancel` runs (on the executor's thread) when a deadline passes.
   Deadline(const net::any_io_executor& ex, std::function<void()> cancel)
-      : st_(std::make_shared<State>(ex, std::move(cancel))) {}
+      : cancel_(std::move(cancel)), timer_(std::make_shared<Timer>(ex, this)) {}
   ~Deadline() {
-    st_->cancel = nullptr;
-    st_->timer.cancel();
+    timer_->owner = nullptr;
+    timer_->timer.cancel();
   }
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
@@ -40,47 +39,53 @@ class Deadline {
     expires_at(clock::now() + std::chrono::duration_cast<clock::duration>(d));
   }
   void expires_at(clock::time_point t) {
-    st_->deadline = t;
-    st_->timed_out = false;
-    if (!st_->armed || st_->armed_for > t) arm(st_);
+    deadline_ = t;
+    timed_out_ = false;
+    if (!armed_ || armed_for_ > t) arm();
   }
   /// No deadline. The timer, if armed, is left to wake and find nothing to do.
   void expires_never() {
-    st_->deadline = clock::time_point::max();
-    st_->timed_out = false;
+    deadline_ = clock::time_point::max();
+    timed_out_ = false;
   }
   /// True when the last deadline passed (and the cancel action ran) since it was set.
-  bool timed_out() const noexcept { return st_->timed_out; }
+  bool timed_out() const noexcept { return timed_out_; }
 
  private:
-  struct State {
-    State(const net::any_io_executor& ex, std::function<void()> c) : timer(ex), cancel(std::move(c)) {}
+  // The part the timer's handler holds: the timer, and the way back to its owner (null once the
+  // owner is gone). The deadline itself stays in the owner, so moving it touches no other memory.
+  struct Timer {
+    Timer(const net::any_io_executor& ex, Deadline* o) : timer(ex), owner(o) {}
     net::steady_timer timer;
-    std::function<void()> cancel;
-    clock::time_point deadline = clock::time_point::max();
-    clock::time_point armed_for{};
-    bool armed = false;
-    bool timed_out = false;
+    Deadline* owner;
   };
 
-  static void arm(const std::shared_ptr<State>& st) {
-    st->armed = true;
-    st->armed_for = st->deadline;
-    st->timer.expires_at(st->deadline);  // cancels a wait for a later deadline (handler: aborted)
-    st->timer.async_wait([st](const error_code& ec) {
-      if (ec == net::error::operation_aborted || !st->cancel) return;  // re-armed, or owner gone
-      st->armed = false;
-      if (st->deadline == clock::time_point::max()) return;
-      if (clock::now() < st->deadline) {
-        arm(st);
-        return;
-      }
-      st->timed_out = true;
-      st->cancel();
+  void arm() {
+    armed_ = true;
+    armed_for_ = deadline_;
+    timer_->timer.expires_at(deadline_);  // cancels a wait for a later deadline (handler: aborted)
+    timer_->timer.async_wait([t = timer_](const error_code& ec) {
+      if (ec == net::error::operation_aborted || t->owner == nullptr) return;  // re-armed, or owner gone
+      t->owner->on_wake();
     });
   }
+  void on_wake() {
+    armed_ = false;
+    if (deadline_ == clock::time_point::max()) return;
+    if (clock::now() < deadline_) {
+      arm();
+      return;
+    }
+    timed_out_ = true;
+    cancel_();
+  }
 
-  std::shared_ptr<State> st_;
+  std::function<void()> cancel_;
+  clock::time_point deadline_ = clock::time_point::max();
+  clock::time_point armed_for_{};
+  bool armed_ = false;
+  bool timed_out_ = false;
+  std::shared_ptr<Timer> timer_;
 };
 
 /// A plain socket with a Deadline: the AsyncReadStream / AsyncWriteStream that Beast's algorithms

@@ -46,9 +46,9 @@ std::shared_ptr<ssl::context> make_client_context(const std::optional<std::strin
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  // Idle pooled connections give their 2 x 17 KiB record buffers back (nginx does the same): with
-  // hundreds of pooled upstream connections that is most of the proxy's memory.
-  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates the two 17 KiB record buffers around
+  // every record, which showed as malloc/free at the top of the profile. The pool frees the
+  // buffers of connections that go idle instead (upstream::Pool::give_back).
   // The proxy's stream lets OpenSSL read the socket itself (net/tls_stream.hpp): without read-ahead
   // it reads each record in two system calls, its 5-byte header and then its body.
   SSL_CTX_set_read_ahead(native, 1);
