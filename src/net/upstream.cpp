@@ -11,7 +11,7 @@ namespace vp::upstream {
 using net::use_awaitable;
 using net::as_tuple;
 
-constexpr std::size_t hot_connections = 4;
+constexpr std::size_t hot_connections = 16;
 
 Pool::Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg)
     : ex_(std::move(ex)), tls_(std::move(tls)), cfg_(cfg) {
@@ -47,7 +47,7 @@ void Pool::give_back(std::unique_ptr<Connection> c) {
   if (idle_.size() >= cfg_.pool_size) return;
   c->idle_since = clock::now();
   idle_.push_back(std::move(c));
-  // LIFO: the last few connections given back are the next ones taken. One that sinks below
+  // LIFO: the last connections given back are the next ones taken. One that sinks below
   // them is likely to wait, and gives back its OpenSSL record buffers (2 x 17 KiB) until then.
   if (idle_.size() > hot_connections)
     SSL_free_buffers(idle_[idle_.size() - 1 - hot_connections]->stream.native_handle());

@@ -630,7 +630,8 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   }
 
   ++conn->requests;
-  if (conn->buffer.size() == 0) conn->buffer.shrink_to_fit();
+  // Only the room a chunked body reserved is given back; read_header's 4 KiB stays.
+  if (conn->buffer.size() == 0 && conn->buffer.capacity() > 8 * 1024) conn->buffer.shrink_to_fit();
   if (upstream_keep_alive) w_.pool.give_back(std::move(conn));
   co_return keep_alive ? Outcome::keep_alive : Outcome::close;
 }
