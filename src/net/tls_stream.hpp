@@ -82,6 +82,7 @@ class TlsStream {
     ERR_clear_error();
     int r = SSL_read_ex(ssl_, b.data(), b.size(), &n);
     ec = r == 1 ? error_code() : translate(r);
+    just_wrote_ = false;
     return n;
   }
   std::size_t write_some_now(net::const_buffer b, error_code& ec) {
@@ -89,6 +90,7 @@ class TlsStream {
     ERR_clear_error();
     int r = SSL_write_ex(ssl_, b.data(), b.size(), &n);
     ec = r == 1 ? error_code() : translate(r);
+    just_wrote_ = r == 1;
     return n;
   }
   void handshake_now(error_code& ec) {
@@ -189,6 +191,15 @@ class TlsStream {
           if (state == State::posted) return self.complete(ec, n);
           if (state == State::waiting && ec) return self.complete(timeout_or(ec), 0);
           n = 0;
+          if (state == State::first && op == Op::read && just_wrote_ && !has_pending()) {
+            // The first read after a request was written: the answer is almost never here yet,
+            // so wait for the socket instead of spending a read() on EAGAIN. When it is here,
+            // the wait completes at once (re-arming the registration reports a ready socket).
+            just_wrote_ = false;
+            want_ = Want::read;
+            state = State::waiting;
+            return async_wait_ready(std::move(self));
+          }
           if (b.size() > 0)
             n = op == Op::read ? read_some_now(net::mutable_buffer(const_cast<void*>(b.data()), b.size()), ec)
                                : write_some_now(b, ec);
@@ -246,6 +257,7 @@ class TlsStream {
   SSL* ssl_;
   Want want_ = Want::none;
   bool attached_ = false;
+  bool just_wrote_ = false;  // the last operation was a completed write
   std::string scratch_;  // gather()'s buffer; it lives as long as the write that uses it
 };
 
