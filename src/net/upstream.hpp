@@ -20,11 +20,22 @@ using clock = std::chrono::steady_clock;
 
 /// One TLS connection to the upstream and the bytes read past the last response.
 struct Connection {
-  Connection(const net::any_io_executor& ex, ssl::context& ctx) : stream(ex, ctx) {}
+  Connection(const net::any_io_executor& ex, ssl::context& ctx, std::shared_ptr<std::size_t> live)
+      : stream(ex, ctx), live_(std::move(live)) {
+    ++*live_;
+  }
+  ~Connection() { --*live_; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
   net_tls::TlsStream stream;
   beast::flat_buffer buffer;
   clock::time_point idle_since{};
   std::uint64_t requests = 0;  ///< responses completed on this connection
+
+ private:
+  // The pool's count of open connections, shared: a session frame destroyed with the io_context
+  // at shutdown may drop its connection after the pool is gone.
+  std::shared_ptr<std::size_t> live_;
 };
 
 /// The outcome of connect(): a connection, or the error and an operator-facing reason.
@@ -60,11 +71,17 @@ class Pool {
 
   const PoolStats& stats() const noexcept { return stats_; }
   std::size_t idle_count() const noexcept { return idle_.size(); }
+  /// Connections open now, idle or lent out.
+  std::size_t live_count() const noexcept { return *live_; }
 
  private:
   net::any_io_executor ex_;
   std::shared_ptr<ssl::context> tls_;
   const config::Config& cfg_;
+  /// Chooses how a connection about to carry a request holds its record buffers (see lend()).
+  void lend(Connection& c) const;
+
+  std::shared_ptr<std::size_t> live_ = std::make_shared<std::size_t>(0);
   std::vector<std::unique_ptr<Connection>> idle_;  // LIFO: the warmest connection first
   PoolStats stats_;
 };

@@ -82,7 +82,10 @@ net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, 
         co_return out;
       }
     }
-    auto space = buf.prepare(std::max<std::size_t>(4096, buf.capacity() - buf.size()));
+    // 1 KiB holds a typical header (and a small body after it); a larger one grows the buffer.
+    // Every client connection and every pooled upstream connection keeps this buffer, so its
+    // size is counted once per connection at c=1024 (docs/BENCHMARKS.md, memory).
+    auto space = buf.prepare(std::max<std::size_t>(1024, buf.capacity() - buf.size()));
     auto [ec, n] = co_await stream.async_read_some(space, net::as_tuple(net::use_awaitable));
     buf.commit(n);
     out.bytes_read += n;
