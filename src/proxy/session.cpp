@@ -30,7 +30,7 @@ constexpr core::HeaderLimits header_limits{};  // 64 KiB block, 8 KiB start line
 constexpr std::size_t header_limit = header_limits.header;
 constexpr std::size_t request_line_limit = header_limits.line;
 constexpr std::size_t max_fields = 256;
-constexpr std::size_t relay_buffer_size = RelayBuffer::size();
+constexpr std::size_t relay_buffer_size = BlockPool::small_size;  // a client body read at a time
 constexpr std::size_t record_buffer_size = 17 * 1024;  // a TLS record's payload and overhead
 constexpr std::size_t peek_limit = 64 * 1024;  // error bodies read whole for classification
 
@@ -590,23 +590,20 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       // straight into relay_ and on to the client, without the parser's copy of every byte.
       std::uint64_t left = *res_length;
       while (left > 0) {
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
-        std::size_t n = 0;
         if (conn->buffer.size() > 0) {
           // Body bytes that arrived with the header (a small response, all of it) go out from
-          // where they are: no copy, and no relay buffer taken.
-          n = static_cast<std::size_t>(std::min<std::uint64_t>(left, conn->buffer.size()));
+          // where they are: no copy, and no relay block taken.
+          const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, conn->buffer.size()));
           left -= n;
           if (!co_await send(static_cast<const char*>(conn->buffer.data().data()), n, left > 0))
             co_return Outcome::abort;  // client gone
           conn->buffer.consume(n);
           continue;
-        } else {
-          up_tcp.expires_after(t.body_inactivity);
-          auto [rec_ec, rn] = co_await net_tls::read_some(conn->stream, net::buffer(relay_.data(), want));
-          if (rec_ec) co_return cut_short(rec_ec);
-          n = rn;
         }
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
+        up_tcp.expires_after(t.body_inactivity);
+        auto [rec_ec, n] = co_await net_tls::read_some(conn->stream, net::buffer(relay_.data(), want));
+        if (rec_ec) co_return cut_short(rec_ec);
         left -= n;
         if (!co_await send(relay_.data(), n, left > 0)) co_return Outcome::abort;  // client gone
       }
