@@ -1,15 +1,43 @@
 // Per-request cost of the pure request path: parse → check → rewrite → serialize, on the header
 // the Infisical MCP server actually sends (docs/infisical-api.md §1.3), plus the response side.
+// The serialisation is session.cpp's (core/wire). Every benchmark reports the heap allocations
+// per iteration (`allocs`), counted by the replaced global operator new below.
 // Run: build/release/bench/micro/vp_micro_bench
 #include "core/diagnosis.hpp"
 #include "core/headers.hpp"
 #include "core/request_check.hpp"
+#include "core/wire.hpp"
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <string>
 
 namespace {
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+// Reports the allocations per iteration of the loop it wraps.
+struct AllocCounter {
+  benchmark::State& state;
+  std::size_t start = allocations.load();
+  ~AllocCounter() {
+    state.counters["allocs"] = benchmark::Counter(static_cast<double>(allocations.load() - start),
+                                                  benchmark::Counter::kAvgIterations);
+  }
+};
 
 using namespace vp;
 
@@ -40,6 +68,8 @@ void BM_RequestPath(benchmark::State& state) {
   auto tok = token();
   core::CheckPolicy policy;
   std::string out;
+  out.reserve(1024);
+  AllocCounter count{state};
   for (auto _ : state) {
     http::request_parser<http::empty_body> p;
     beast::error_code ec;
@@ -48,15 +78,17 @@ void BM_RequestPath(benchmark::State& state) {
     auto check = core::check_request(req, policy);
     benchmark::DoNotOptimize(check);
     core::rewrite_request(req, {"vault.raxx.app", "raxx-vault-proxy/1.0", &tok});
-    http::request_serializer<http::empty_body> sr{req};
     out.clear();
-    for (auto const& b : sr.get().base()) out.append(b.name_string()).append(b.value());
+    core::append_request_header(out, req);
     benchmark::DoNotOptimize(out);
   }
 }
 BENCHMARK(BM_RequestPath);
 
 void BM_ResponsePath(benchmark::State& state) {
+  std::string out;
+  out.reserve(1024);
+  AllocCounter count{state};
   for (auto _ : state) {
     http::response_parser<http::string_body> p;
     beast::error_code ec;
@@ -66,13 +98,16 @@ void BM_ResponsePath(benchmark::State& state) {
     auto d = core::classify(facts);
     benchmark::DoNotOptimize(d);
     core::rewrite_response(res);
-    benchmark::DoNotOptimize(res);
+    out.clear();
+    core::append_response_header(out, res);
+    benchmark::DoNotOptimize(out);
   }
 }
 BENCHMARK(BM_ResponsePath);
 
 void BM_ClassifyAccessPage(benchmark::State& state) {
   const std::string body(4000, 'x');
+  AllocCounter count{state};
   for (auto _ : state) {
     core::ResponseFacts facts{.status = 403, .content_type = "text/html", .body = body};
     benchmark::DoNotOptimize(core::classify(facts));
