@@ -80,6 +80,7 @@ class TlsStream {
   std::size_t read_some_now(net::mutable_buffer b, error_code& ec) {
     std::size_t n = 0;
     ERR_clear_error();
+    errno = 0;  // SSL_ERROR_SYSCALL is read from errno: no stale value
     int r = SSL_read_ex(ssl_, b.data(), b.size(), &n);
     ec = r == 1 ? error_code() : translate(r);
     just_wrote_ = false;
@@ -88,6 +89,7 @@ class TlsStream {
   std::size_t write_some_now(net::const_buffer b, error_code& ec) {
     std::size_t n = 0;
     ERR_clear_error();
+    errno = 0;  // SSL_ERROR_SYSCALL is read from errno: no stale value
     int r = SSL_write_ex(ssl_, b.data(), b.size(), &n);
     ec = r == 1 ? error_code() : translate(r);
     just_wrote_ = r == 1;
@@ -95,6 +97,7 @@ class TlsStream {
   }
   void handshake_now(error_code& ec) {
     ERR_clear_error();
+    errno = 0;  // SSL_ERROR_SYSCALL is read from errno: no stale value
     int r = SSL_do_handshake(ssl_);
     ec = r == 1 ? error_code() : translate(r);
   }
@@ -230,7 +233,10 @@ class TlsStream {
       case SSL_ERROR_SYSCALL: {
         int e = errno;
         if (ERR_peek_error() == 0 && e == 0) return ssl::error::stream_truncated;
-        if (e != 0) return error_code(e, boost::system::system_category());
+        if (e != 0) {
+          ERR_clear_error();
+          return error_code(e, boost::system::system_category());
+        }
         return make_ssl_error();
       }
       case SSL_ERROR_SSL: {
