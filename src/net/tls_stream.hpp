@@ -34,7 +34,6 @@ namespace vp::net_tls {
 class TlsStream {
  public:
   using executor_type = net::any_io_executor;
-  using lowest_layer_type = tcp::socket;
 
   TlsStream(const executor_type& ex, ssl::context& ctx)
       : socket_(ex),
@@ -58,9 +57,7 @@ class TlsStream {
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   tcp::socket& socket() noexcept { return socket_; }
-  lowest_layer_type& lowest_layer() noexcept { return socket_; }
   SSL* native_handle() noexcept { return ssl_; }
-  net_util::Deadline& deadline() noexcept { return deadline_; }
   template <class Duration>
   void expires_after(Duration d) { deadline_.expires_after(d); }
   void expires_never() { deadline_.expires_never(); }
@@ -73,36 +70,23 @@ class TlsStream {
     attached_ = !ec;
   }
 
-  enum class Want { none, read, write };
-
   /// One attempt to read; `n` bytes or an error, net::error::would_block when OpenSSL needs the
-  /// socket (want() says for what).
+  /// socket (async_wait_ready() waits for what it needs).
   std::size_t read_some_now(net::mutable_buffer b, error_code& ec) {
     std::size_t n = 0;
-    ERR_clear_error();
-    errno = 0;  // SSL_ERROR_SYSCALL is read from errno: no stale value
-    int r = SSL_read_ex(ssl_, b.data(), b.size(), &n);
-    ec = r == 1 ? error_code() : translate(r);
+    ec = attempt([&] { return SSL_read_ex(ssl_, b.data(), b.size(), &n); });
     just_wrote_ = false;
     return n;
   }
   std::size_t write_some_now(net::const_buffer b, error_code& ec) {
     std::size_t n = 0;
-    ERR_clear_error();
-    errno = 0;  // SSL_ERROR_SYSCALL is read from errno: no stale value
-    int r = SSL_write_ex(ssl_, b.data(), b.size(), &n);
-    ec = r == 1 ? error_code() : translate(r);
-    just_wrote_ = r == 1;
+    ec = attempt([&] { return SSL_write_ex(ssl_, b.data(), b.size(), &n); });
+    just_wrote_ = !ec;
     return n;
   }
   void handshake_now(error_code& ec) {
-    ERR_clear_error();
-    errno = 0;  // SSL_ERROR_SYSCALL is read from errno: no stale value
-    int r = SSL_do_handshake(ssl_);
-    ec = r == 1 ? error_code() : translate(r);
+    ec = attempt([&] { return SSL_do_handshake(ssl_); });
   }
-  /// What the last would_block waits for.
-  Want want() const noexcept { return want_; }
   /// Bytes OpenSSL holds that a read would return without touching the socket.
   bool has_pending() const noexcept { return SSL_has_pending(ssl_) == 1; }
 
@@ -219,6 +203,16 @@ class TlsStream {
         token, socket_);
   }
 
+  // One OpenSSL call with a clean error queue and errno (SSL_get_error and SSL_ERROR_SYSCALL read
+  // them), its result translated.
+  template <class Call>
+  error_code attempt(Call call) {
+    ERR_clear_error();
+    errno = 0;
+    int r = call();
+    return r == 1 ? error_code() : translate(r);
+  }
+
   error_code translate(int r) {
     int err = SSL_get_error(ssl_, r);
     switch (err) {
@@ -261,6 +255,7 @@ class TlsStream {
   tcp::socket socket_;
   net_util::Deadline deadline_;
   SSL* ssl_;
+  enum class Want { none, read, write };
   Want want_ = Want::none;
   bool attached_ = false;
   bool just_wrote_ = false;  // the last operation was a completed write

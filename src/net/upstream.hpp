@@ -71,8 +71,6 @@ class Pool {
 
   const PoolStats& stats() const noexcept { return stats_; }
   std::size_t idle_count() const noexcept { return idle_.size(); }
-  /// Connections open now, idle or lent out.
-  std::size_t live_count() const noexcept { return *live_; }
 
  private:
   net::any_io_executor ex_;

@@ -99,8 +99,7 @@ net::awaitable<ProbeResult> probe_upstream(Worker& w) {
   http::request<http::empty_body> req{http::verb::get, shared.cfg.ready_probe_path, 11};
   req.set(http::field::accept, "application/json");
   core::rewrite_request(req, {shared.host_header, shared.cfg.user_agent, token.get()});
-  auto& tcp_layer = conn->stream;
-  tcp_layer.expires_after(t.upstream_header);
+  conn->stream.expires_after(t.upstream_header);
   auto [wec, wn] = co_await http::async_write(conn->stream, req, as_tuple(use_awaitable));
   if (wec) {
     r.reason = "upstream_closed: sending the probe: " + wec.message();

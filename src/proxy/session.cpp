@@ -389,7 +389,6 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       if (cr.error) co_return co_await fail(*cr.error, cr.detail);
       conn = std::move(cr.connection);
     }
-    auto& up_tcp = conn->stream;
 
     // The header goes out with the body's first piece when that is already here.
     std::array<net::const_buffer, 5> out{};
@@ -398,7 +397,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     core::append_request_header(hdr_, req);
     out[nout++] = net::buffer(hdr_);
     if (holding) nout = frame_piece(out, nout, relay_.data(), req.body().size, req.body().more, chunked_body);
-    up_tcp.expires_after(t.body_inactivity);
+    conn->stream.expires_after(t.body_inactivity);
     if (auto wec = co_await net_tls::write_all(conn->stream, std::span(out.data(), nout))) {
       if (reused && attempt == 0) continue;  // nothing of this request reached a live upstream
       co_return co_await fail(is_disconnect(wec) ? ErrorCode::upstream_closed : ErrorCode::upstream_connect,
@@ -423,7 +422,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         more = req.body().more;
         if (req.body().size == 0 && more) continue;  // the read parsed framing only
         nout = frame_piece(out, 0, relay_.data(), req.body().size, more, chunked_body);
-        up_tcp.expires_after(t.body_inactivity);
+        conn->stream.expires_after(t.body_inactivity);
         if (auto uec = co_await net_tls::write_all(conn->stream, std::span(out.data(), nout)))
           co_return co_await fail(ErrorCode::upstream_closed, "sending request body: " + uec.message());
       }
@@ -437,7 +436,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       rp.header_limit(header_limit);
       rp.body_limit(boost::none);
       if (is_head) rp.skip(true);
-      up_tcp.expires_after(t.upstream_header);
+      conn->stream.expires_after(t.upstream_header);
       auto hr = co_await read_header(conn->stream, conn->buffer, rp, header_limits);
       const auto& hec = hr.ec;
       const auto hn = hr.bytes_read;
@@ -482,7 +481,6 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
 
   auto& rp = *res_holder;
   auto& res = rp.get();
-  auto& up_tcp = conn->stream;
   rec.upstream_status = res.result_int();
   const bool upstream_keep_alive = rp.keep_alive();
   const auto res_length = rp.content_length();
@@ -497,7 +495,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     while (!rp.is_done() && peek.size() < peek_limit) {
       res.body().data = relay_.data();
       res.body().size = relay_.size();
-      up_tcp.expires_after(t.body_inactivity);
+      conn->stream.expires_after(t.body_inactivity);
       auto [pec, pn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
       if (pec && pec != http::error::need_buffer)
         co_return co_await fail(is_disconnect(pec) ? ErrorCode::upstream_closed : ErrorCode::upstream_protocol,
@@ -601,7 +599,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
           continue;
         }
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
-        up_tcp.expires_after(t.body_inactivity);
+        conn->stream.expires_after(t.body_inactivity);
         auto [rec_ec, n] = co_await net_tls::read_some(conn->stream, net::buffer(relay_.data(), want));
         if (rec_ec) co_return cut_short(rec_ec);
         left -= n;
@@ -615,7 +613,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       while (!rp.is_done()) {
         res.body().data = relay_.data();
         res.body().size = relay_.size();
-        up_tcp.expires_after(t.body_inactivity);
+        conn->stream.expires_after(t.body_inactivity);
         auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
         if (rec_ec && rec_ec != http::error::need_buffer) co_return cut_short(rec_ec);
         const std::size_t size = relay_.size() - res.body().size;
