@@ -1,6 +1,7 @@
 #include "cli/run.hpp"
 
 #include "cli/exit_codes.hpp"
+#include "cli/hardening.hpp"
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
 
@@ -255,6 +256,9 @@ int run_run(const RunOptions& o, const config::Env& env) {
     std::cerr << "vault-proxy run: give the command after --, e.g. vault-proxy run -- claude\n";
     return exit_usage;
   }
+  // The command runs as our child with our uid: while we are dumpable it could read the service
+  // token from /proc/$PPID/environ.
+  harden_process();
 
   // The proxy log.
   std::string log_path = o.log_file;
@@ -291,7 +295,8 @@ int run_run(const RunOptions& o, const config::Env& env) {
     return exit_failure;
   }
   const std::string exe = self_exe();
-  std::vector<std::string> serve_args{exe, "serve"};
+  // --scrub-env: the proxy is the command's sibling, and root reads any process's environ.
+  std::vector<std::string> serve_args{exe, "serve", "--scrub-env"};
   if (o.port) serve_args.insert(serve_args.end(), {"--port", *o.port});
   if (o.config_file) serve_args.insert(serve_args.end(), {"--config", *o.config_file});
   auto serve_argv = c_strings(serve_args);
@@ -317,6 +322,9 @@ int run_run(const RunOptions& o, const config::Env& env) {
     std::cerr << fmt::format("vault-proxy run: cannot start {} serve: {}\n", exe, std::strerror(rc));
     return exit_failure;
   }
+  // posix_spawn returns once the proxy has exec'd with its own copy of the environment, so ours
+  // no longer needs the credentials. Non-dumpable is not enough: root reads any environ.
+  if (!o.keep_credential_env) scrub_credential_env();
 
   LogRelay relay;
   relay.read_fd = pipe_fds[0];

@@ -1,6 +1,7 @@
 #include "cli/serve.hpp"
 
 #include "cli/exit_codes.hpp"
+#include "cli/hardening.hpp"
 #include "cli/logging.hpp"
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
@@ -78,18 +79,6 @@ bool is_loopback(const std::string& listen) {
 
 // The capability token goes to a file only its owner can read: O_NOFOLLOW so a planted symlink
 // cannot redirect it, mode 0600 from creation.
-/// Removes NAME from the environment and overwrites its "NAME=value" bytes. unsetenv alone only
-/// drops the pointer from `environ`: the bytes stay in the process's initial environment block,
-/// which is what /proc/<pid>/environ shows.
-void scrub_env_var(const std::string& name) {
-  const std::string prefix = name + "=";
-  std::vector<std::pair<char*, std::size_t>> entries;  // every copy, should the name repeat
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, prefix.c_str(), prefix.size()) == 0) entries.emplace_back(*e, std::strlen(*e));
-  ::unsetenv(name.c_str());  // drops every copy from environ; the bytes stay where they are
-  for (auto [entry, len] : entries) ::explicit_bzero(entry, len);
-}
-
 std::string write_capability_file(const config::Config& cfg, const config::Env& env,
                                   std::uint16_t port, const std::string& token) {
   std::string path;
@@ -119,9 +108,7 @@ std::string listen_url(const std::string& listen, std::uint16_t port) {
 
 int run_serve(const ServeOptions& options, const config::Env& env) {
   // Keep credentials out of core dumps and away from ptrace by other processes of this user.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  struct rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
+  harden_process();
 
   auto loaded = config::load(options.flags, env);
   if (!loaded.config) {
@@ -150,8 +137,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     core::RedactionSet::global().add(creds.token->client_secret.reveal());
     store.replace(std::move(*creds.token));
   }
-  if (options.scrub_env)
-    for (auto const& name : config::credential_env_names()) scrub_env_var(name);
+  if (options.scrub_env) scrub_credential_env();
 
   try {
     proxy::Server server(cfg, store);
