@@ -110,6 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     h.erase(http::field::expect);
     auto rw = core::rewrite_request(h, {injected_host, injected_ua, &token()});
     check(rw.injected, "rewrite_request did not report the injection");
+    for (auto const& f : h)
+      check(f.name_string().find('_') == std::string_view::npos, "a field named with '_' went upstream");
     h.version(11);
     if (chunked)
       h.chunked(true);

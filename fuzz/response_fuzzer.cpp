@@ -41,6 +41,9 @@ void run(std::string_view input, bool head) {
     const bool chunked = p.chunked();
     http::response<http::empty_body> h{http::response_header<>(res)};
     core::rewrite_response(h);
+    for (auto const& f : h)
+      check(f.name() != http::field::set_cookie || f.value().find("CF_Authorization=") != 0,
+            "the Access JWT cookie reached the client");
     h.version(11);  // a HTTP/1.1 client
     if (!no_body) {
       if (length && !chunked) {

@@ -56,6 +56,26 @@ std::size_t without_access_cookie(std::string_view value, std::string& out) {
   return dropped;
 }
 
+// The cookie-name of a Set-Cookie value: what precedes the first '=' (RFC 6265 §5.2), trimmed.
+std::string_view set_cookie_name(std::string_view value) {
+  return trim(value.substr(0, value.find_first_of("=;")));
+}
+
+// Erases every field for which drop(field) holds; returns how many.
+template <class Pred>
+std::size_t erase_if(http::fields& fields, Pred&& drop) {
+  std::size_t removed = 0;
+  for (auto it = fields.begin(); it != fields.end();) {
+    if (drop(*it)) {
+      it = fields.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
 }  // namespace
 
 std::span<const std::string_view> hop_by_hop_fields() noexcept { return hop_fields; }
@@ -116,6 +136,7 @@ std::size_t strip_client_credentials(http::fields& fields) {
 RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj) {
   RewriteResult r;
   r.hop_by_hop_removed = strip_hop_by_hop(req);
+  r.underscore_fields_removed = strip_underscore_fields(req);
   r.client_credentials_removed = strip_client_credentials(req);
   // set() replaces every existing copy, so a repeated client Host or User-Agent cannot survive.
   req.set(http::field::host, inj.host_header);
@@ -128,21 +149,26 @@ RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj)
   return r;
 }
 
-std::size_t strip_cors(http::fields& fields) {
-  static constexpr std::string_view prefix = "access-control-";
-  std::size_t removed = 0;
-  for (auto it = fields.begin(); it != fields.end();) {
-    auto name = it->name_string();
-    if (name.size() >= prefix.size() && beast::iequals(name.substr(0, prefix.size()), prefix)) {
-      it = fields.erase(it);
-      ++removed;
-    } else {
-      ++it;
-    }
-  }
-  return removed;
+std::size_t strip_underscore_fields(http::fields& fields) {
+  return erase_if(fields, [](auto const& f) { return f.name_string().find('_') != std::string_view::npos; });
 }
 
-std::size_t rewrite_response(http::response_header<>& res) { return strip_hop_by_hop(res) + strip_cors(res); }
+std::size_t strip_cors(http::fields& fields) {
+  return erase_if(fields, [](auto const& f) { return starts_with_ci(f.name_string(), "access-control-"); });
+}
+
+std::size_t strip_access_set_cookies(http::fields& fields) {
+  return erase_if(fields, [](auto const& f) {
+    return f.name() == http::field::set_cookie && beast::iequals(set_cookie_name(f.value()), "CF_Authorization");
+  });
+}
+
+ResponseRewrite rewrite_response(http::response_header<>& res) {
+  ResponseRewrite r;
+  r.hop_by_hop_removed = strip_hop_by_hop(res);
+  r.cors_removed = strip_cors(res);
+  r.access_cookies_removed = strip_access_set_cookies(res);
+  return r;
+}
 
 }  // namespace vp::core

@@ -34,24 +34,42 @@ struct Injection {
 struct RewriteResult {
   std::size_t hop_by_hop_removed = 0;
   std::size_t client_credentials_removed = 0;  ///< CF-Access-* fields and CF_Authorization cookies
+  std::size_t underscore_fields_removed = 0;   ///< fields whose name holds '_'
   bool injected = false;
 };
+
+/// Removes every field whose name contains `_` (nginx's `underscores_in_headers off`). Servers that
+/// fold `_` into `-` would read `CF_Access_Client_Id` as the client's own credential, or
+/// `Transfer_Encoding` as framing. Returns the number removed.
+std::size_t strip_underscore_fields(http::fields& fields);
 
 /// Removes client-sent Cloudflare credentials: every `CF-Access-*` field (client id/secret,
 /// `cf-access-token`, `Cf-Access-Jwt-Assertion`), every `Proxy-*` field, and the `CF_Authorization`
 /// cookie inside `Cookie` (other cookies stay, in order). Returns the number of items removed.
 std::size_t strip_client_credentials(http::fields& fields);
 
-/// The request rewrite, in this fixed order: strip hop-by-hop → strip client credentials →
-/// set Host, User-Agent and the two CF-Access-Client-* fields exactly once.
+/// The request rewrite, in this fixed order: strip hop-by-hop → strip fields named with `_` →
+/// strip client credentials → set Host, User-Agent and the two CF-Access-Client-* fields exactly once.
 RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj);
 
 /// Removes every `Access-Control-*` field. The proxy never lets a browser read through it
 /// (docs/security.md), so no CORS grant may reach a client, whoever wrote it. Returns the count.
 std::size_t strip_cors(http::fields& fields);
 
-/// The response rewrite: strip hop-by-hop and CORS fields. Everything else (Set-Cookie,
-/// Content-Encoding, ...) stays.
-std::size_t rewrite_response(http::response_header<>& res);
+/// Removes every `Set-Cookie` that sets the `CF_Authorization` cookie: Cloudflare Access's JWT,
+/// which would open the application to the client without the proxy for up to a day. Other
+/// cookies pass unchanged. Returns the number removed.
+std::size_t strip_access_set_cookies(http::fields& fields);
+
+/// Counters for one response rewrite.
+struct ResponseRewrite {
+  std::size_t hop_by_hop_removed = 0;
+  std::size_t cors_removed = 0;
+  std::size_t access_cookies_removed = 0;  ///< Set-Cookie: CF_Authorization=…
+};
+
+/// The response rewrite: strip hop-by-hop fields, CORS fields and the Access JWT cookie.
+/// Everything else (other Set-Cookie fields, Content-Encoding, ...) stays.
+ResponseRewrite rewrite_response(http::response_header<>& res);
 
 }  // namespace vp::core

@@ -37,7 +37,7 @@ struct CheckResult {
 /// The reserved prefix for the proxy's own endpoints; never forwarded.
 inline constexpr std::string_view local_prefix = "/__vault-proxy/";
 
-/// Applies the request rules: method (CONNECT refused), request-target form (origin-form only,
+/// Applies the request rules: method (CONNECT and TRACE refused), request-target form (origin-form only,
 /// `OPTIONS *` allowed), exactly one Host on HTTP/1.1, Host on the loopback allowlist (DNS
 /// rebinding), no browser cross-site markers (Origin not on the allowlist, Sec-Fetch-Site
 /// cross-site/same-site).
@@ -48,6 +48,25 @@ CheckResult check_request(const http::request_header<>& req, const CheckPolicy& 
 /// every target when `token` is empty come back unchanged), or nullopt when the prefix is missing.
 /// The comparison takes the same time wherever the first difference is.
 std::optional<std::string> strip_capability(std::string_view target, std::string_view token);
+
+/// True when `value` is a syntactically valid Host field value (RFC 9112 §3.2, RFC 3986 §3.2.2):
+/// empty, or `uri-host [":" port]` where uri-host is a bracketed IP literal or a reg-name
+/// (unreserved, pct-encoded and sub-delims bytes) and port is digits. Userinfo (`user@`), a path,
+/// spaces and a second authority are not. An invalid value is a 400; a valid one that names
+/// another host is a 421.
+bool host_field_valid(std::string_view value);
+
+/// An absolute-form request-target that names this proxy (RFC 9112 §3.2.2: a server MUST accept
+/// absolute-form), taken apart.
+struct OwnAbsoluteForm {
+  std::string authority;    ///< what replaces the Host field (the target's authority wins)
+  std::string origin_form;  ///< path and query, "/" when the path is empty
+};
+
+/// `http://AUTHORITY[path][?query]` where AUTHORITY is host_allowed(): this proxy, named in full.
+/// nullopt for any other target, including absolute-form naming another authority, which
+/// check_request refuses (an open proxy would forward it).
+std::optional<OwnAbsoluteForm> own_absolute_form(std::string_view target, const CheckPolicy& policy);
 
 /// True when `host` (a Host field value) names this proxy: an allowlisted name, with no port or
 /// with `policy.port`.

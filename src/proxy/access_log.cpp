@@ -13,12 +13,18 @@ std::string format_access(const AccessRecord& r, config::LogFormat format) {
                      {"path", path},              {"status", r.status},
                      {"upstream_status", r.upstream_status},
                      {"bytes", r.bytes},          {"duration_ms", ms},
-                     {"error", r.error},         {"diagnosis", r.diagnosis}};
+                     {"error", r.error},         {"diagnosis", r.diagnosis},
+                     {"underscore_fields_removed", r.underscore_fields_removed},
+                     {"access_cookies_removed", r.access_cookies_removed}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  return fmt::format("{} {} {} upstream={} bytes={} {:.3f}ms error={} diagnosis={}", r.method, path,
-                     r.status, r.upstream_status, r.bytes, ms, r.error.empty() ? "-" : r.error,
-                     r.diagnosis.empty() ? "-" : r.diagnosis);
+  auto line = fmt::format("{} {} {} upstream={} bytes={} {:.3f}ms error={} diagnosis={}", r.method, path,
+                          r.status, r.upstream_status, r.bytes, ms, r.error.empty() ? "-" : r.error,
+                          r.diagnosis.empty() ? "-" : r.diagnosis);
+  // Removals are rare, and a line names them only when they happened.
+  if (r.underscore_fields_removed > 0) line += fmt::format(" underscore_fields_removed={}", r.underscore_fields_removed);
+  if (r.access_cookies_removed > 0) line += fmt::format(" access_cookies_removed={}", r.access_cookies_removed);
+  return line;
 }
 
 }  // namespace vp::proxy

@@ -21,6 +21,8 @@ struct AccessRecord {
   std::chrono::microseconds duration{0};
   std::string_view error{};       ///< the proxy's error code, empty when none
   std::string_view diagnosis{};   ///< the class of a non-2xx answer (core::Diagnosis), empty when none
+  std::uint32_t underscore_fields_removed = 0;  ///< request fields named with '_', dropped
+  std::uint32_t access_cookies_removed = 0;     ///< Set-Cookie: CF_Authorization=… removed
 };
 
 /// Formats a record as one text or JSON line (no trailing newline).

@@ -71,6 +71,11 @@ json status_json(Shared& shared) {
             {"refused", c.refused.load()},
             {"upstream_errors", c.upstream_errors.load()}}},
           {"diagnoses", diagnoses},
+          {"headers",
+           {{"credentials_injected", c.credentials_injected.load()},
+            {"client_credentials_removed", c.client_credentials_removed.load()},
+            {"underscore_fields_removed", c.underscore_fields_removed.load()},
+            {"access_cookies_removed", c.access_cookies_removed.load()}}},
           {"last_error", last},
           {"credentials", creds}};
 }

@@ -222,6 +222,12 @@ net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::
 
   Outcome out;
   std::size_t fields = std::distance(req.begin(), req.end());
+  // RFC 9112 §3.2.2: absolute-form naming this proxy is served as origin-form, and its authority
+  // replaces Host. Any other absolute-form stays refused by check_request.
+  if (auto own = core::own_absolute_form(req.target(), w_.shared.policy)) {
+    req.set(http::field::host, own->authority);
+    req.target(own->origin_form);
+  }
   bool capability_ok = strip_capability(req, w_.shared.capability);
   // A target refused for its prefix may hold a near-miss of the token (one byte off), which must
   // not land in the log: its first segment is logged as "<redacted>".
@@ -324,6 +330,10 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   shared.counters.credentials_injected.fetch_add(rw.injected ? 1 : 0, std::memory_order_relaxed);
   shared.counters.client_credentials_removed.fetch_add(rw.client_credentials_removed,
                                                        std::memory_order_relaxed);
+  if (rw.underscore_fields_removed > 0) {
+    shared.counters.underscore_fields_removed.fetch_add(rw.underscore_fields_removed, std::memory_order_relaxed);
+    rec.underscore_fields_removed = static_cast<std::uint32_t>(rw.underscore_fields_removed);
+  }
   req.version(11);
   if (chunked_body)
     req.chunked(true);
@@ -536,7 +546,10 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     co_return co_await respond(out, client_keep_alive, rec);
   }
 
-  core::rewrite_response(res);
+  if (auto rr = core::rewrite_response(res); rr.access_cookies_removed > 0) {
+    shared.counters.access_cookies_removed.fetch_add(rr.access_cookies_removed, std::memory_order_relaxed);
+    rec.access_cookies_removed = static_cast<std::uint32_t>(rr.access_cookies_removed);
+  }
   if (diagnosis != core::Diagnosis::none) res.set("X-Vault-Proxy-Diagnosis", core::diagnosis_name(diagnosis));
   res.version(client_version == 10 ? 10 : 11);
   bool keep_alive = client_keep_alive && !shared.draining.load(std::memory_order_relaxed);

@@ -38,6 +38,8 @@ struct Counters {
   std::atomic<std::uint64_t> upstream_errors{0};
   std::atomic<std::uint64_t> credentials_injected{0};
   std::atomic<std::uint64_t> client_credentials_removed{0};
+  std::atomic<std::uint64_t> underscore_fields_removed{0};  ///< request fields named with '_'
+  std::atomic<std::uint64_t> access_cookies_removed{0};     ///< Set-Cookie: CF_Authorization=…
   std::array<std::atomic<std::uint64_t>, diagnosis_count> diagnoses{};  ///< by core::Diagnosis
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
 };

@@ -177,7 +177,7 @@ TEST(RewriteResponse, StripsHopByHopKeepsSetCookieAndEncoding) {
   h.insert("Set-Cookie", "b=2");
   h.insert("Content-Encoding", "gzip");
   h.insert("Upgrade", "h2c");
-  EXPECT_EQ(rewrite_response(h), 5u);
+  EXPECT_EQ(rewrite_response(h).hop_by_hop_removed, 5u);
   EXPECT_EQ(dump(h), (Fields{{"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}, {"Content-Encoding", "gzip"}}));
 }
 
@@ -190,8 +190,70 @@ TEST(RewriteResponse, StripsEveryCorsGrantInAnyCasing) {
   h.insert("Access-Control-Max-Age", "86400");
   h.insert("Vary", "Origin");
   h.insert("Access-Controlled", "not a CORS field");
-  EXPECT_EQ(rewrite_response(h), 4u);
+  EXPECT_EQ(rewrite_response(h).cors_removed, 4u);
   EXPECT_EQ(dump(h), (Fields{{"Vary", "Origin"}, {"Access-Controlled", "not a CORS field"}}));
+}
+
+TEST(RewriteResponse, RemovesTheAccessJwtCookieAndKeepsEveryOtherCookieInOrder) {
+  struct Case {
+    std::string set_cookie;
+    bool removed;
+  };
+  const std::vector<Case> cases{
+      {"CF_Authorization=eyJhbGciOi.jwt.sig; Path=/; Secure; HttpOnly; SameSite=None", true},
+      {"CF_Authorization=", true},
+      {" CF_Authorization = x; Path=/", true},
+      {"cf_authorization=x", true},
+      {"CF_Authorization", true},  // a name alone is still that cookie
+      {"CF_AuthorizationX=x", false},
+      {"X_CF_Authorization=x", false},
+      {"session=CF_Authorization=x", false},
+      {"CF_AppSession=abc; Path=/", false},
+      {"theme=dark", false},
+  };
+  for (auto const& c : cases) {
+    http::response_header<> h;
+    h.result(http::status::ok);
+    h.insert("Set-Cookie", "a=1");
+    h.insert("Set-Cookie", c.set_cookie);
+    h.insert("Set-Cookie", "b=2; Path=/");
+    auto r = rewrite_response(h);
+    EXPECT_EQ(r.access_cookies_removed, c.removed ? 1u : 0u) << c.set_cookie;
+    Fields want{{"Set-Cookie", "a=1"}};
+    if (!c.removed) want.push_back({"Set-Cookie", c.set_cookie});
+    want.push_back({"Set-Cookie", "b=2; Path=/"});
+    EXPECT_EQ(dump(h), want) << c.set_cookie;
+  }
+}
+
+TEST(RewriteResponse, TheAccessCookieNameInAnotherFieldIsLeftAlone) {
+  http::response_header<> h;
+  h.result(http::status::ok);
+  h.insert("X-Note", "CF_Authorization=x");
+  h.insert("Set-Cookie2", "CF_Authorization=x");
+  EXPECT_EQ(rewrite_response(h).access_cookies_removed, 0u);
+  EXPECT_EQ(dump(h).size(), 2u);
+}
+
+TEST(UnderscoreFields, EveryRequestFieldNamedWithAnUnderscoreIsDropped) {
+  auto h = make_request({{"CF_Access_Client_Id", "forged"},
+                         {"cf_access_client_secret", "forged"},
+                         {"Transfer_Encoding", "chunked"},
+                         {"X_Forwarded_For", "1.2.3.4"},
+                         {"_", "x"},
+                         {"X-Request-Id", "keep_me_value_ok"},
+                         {"Accept", "application/json"}});
+  EXPECT_EQ(strip_underscore_fields(h), 5u);
+  EXPECT_EQ(dump(h), (Fields{{"X-Request-Id", "keep_me_value_ok"}, {"Accept", "application/json"}}));
+}
+
+TEST(RewriteRequest, CountsUnderscoreFieldsAndNeverForwardsThem) {
+  auto h = make_request({{"CF_Access_Client_Secret", "forged"}, {"Host", "127.0.0.1:2019"}});
+  auto t = token();
+  auto r = rewrite_request(h, {"vault.example", "ua/1", &t});
+  EXPECT_EQ(r.underscore_fields_removed, 1u);
+  EXPECT_EQ(h["CF-Access-Client-Secret"], "secret-abcdef0123456789");
+  EXPECT_EQ(count_ci(h, "CF_Access_Client_Secret"), 0u);
 }
 
 }  // namespace

@@ -49,6 +49,15 @@ TEST(CheckRequest, TargetForms) {
             ErrorCode::method_not_allowed);
 }
 
+TEST(CheckRequest, TraceIsRefusedSoNoEchoCarriesTheInjectedToken) {
+  EXPECT_EQ(refusal({.method = http::verb::trace}), ErrorCode::method_not_allowed);
+  EXPECT_EQ(refusal({.method = http::verb::trace, .target = "/__vault-proxy/status"}),
+            ErrorCode::method_not_allowed);
+  for (auto m : {http::verb::get, http::verb::head, http::verb::post, http::verb::put, http::verb::patch,
+                 http::verb::delete_, http::verb::options})
+    EXPECT_EQ(refusal({.method = m}), std::nullopt) << http::to_string(m);
+}
+
 TEST(CheckRequest, HostRules) {
   EXPECT_EQ(refusal({.fields = {}}), ErrorCode::bad_request);  // HTTP/1.1 without Host
   EXPECT_EQ(refusal({.version = 10, .fields = {}}), std::nullopt);
@@ -57,9 +66,85 @@ TEST(CheckRequest, HostRules) {
   for (auto ok : {"127.0.0.1:2019", "localhost:2019", "LOCALHOST:2019", "[::1]:2019", "localhost",
                   "127.0.0.1"})
     EXPECT_EQ(refusal({.fields = {{"Host", ok}}}), std::nullopt) << ok;
-  for (auto bad : {"evil.example:2019", "127.0.0.1:2020", "localhost.evil.example:2019",
-                   "127.0.0.1:2019x", "[::1", "::1:2019", "", "127.0.0.2:2019", "localhost:"})
-    EXPECT_EQ(refusal({.fields = {{"Host", bad}}}), ErrorCode::misdirected_request) << bad;
+  // Well-formed but not this proxy: 421.
+  for (auto other : {"evil.example:2019", "127.0.0.1:2020", "localhost.evil.example:2019", "", "127.0.0.2:2019",
+                     "localhost:", "a,b:2019"})
+    EXPECT_EQ(refusal({.fields = {{"Host", other}}}), ErrorCode::misdirected_request) << other;
+  // Not a host[:port] at all: 400 (RFC 9112 §3.2), before the allowlist.
+  for (auto malformed : {"127.0.0.1:2019x", "[::1", "::1:2019", "user@127.0.0.1:2019", "127.0.0.1:2019/x",
+                         "127.0.0.1:2019, evil.example", "127.0.0.1:2019:2019", "local host", "[::1]x",
+                         "%zz:2019", "127.0.0.1:2019@evil.example"})
+    EXPECT_EQ(refusal({.fields = {{"Host", malformed}}}), ErrorCode::bad_request) << malformed;
+}
+
+TEST(HostFieldValid, Grammar) {
+  struct Case {
+    std::string_view value;
+    bool valid;
+  };
+  const Case cases[] = {
+      {"", true},
+      {"localhost", true},
+      {"localhost:2019", true},
+      {"localhost:", true},  // port = *DIGIT
+      {"127.0.0.1:2019", true},
+      {"[::1]:2019", true},
+      {"[::1]", true},
+      {"[::ffff:127.0.0.1]:80", true},
+      {"[v1.fe80::a+en1]", true},
+      {"vault%2Dproxy.internal", true},
+      {"a!$&'()*+,;=b", true},
+      {"[]", false},
+      {"[::1", false},
+      {"[::1]:", true},
+      {"[::1]x", false},
+      {"[::g]", false},
+      {"::1", false},
+      {"user@host", false},
+      {"host/x", false},
+      {"host?x", false},
+      {"host#x", false},
+      {"host x", false},
+      {"host:80 ", false},
+      {"host:8o", false},
+      {"host:1:2", false},
+      {"ho%2", false},
+      {"ho%zz", false},
+      {"h\xc3\xa9", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(host_field_valid(c.value), c.valid) << c.value;
+}
+
+TEST(OwnAbsoluteForm, OnlyThisProxyNamedOverHttpIsTakenApart) {
+  struct Case {
+    std::string_view target;
+    std::optional<std::pair<std::string, std::string>> out;  // authority, origin-form
+  };
+  const std::vector<Case> cases{
+      {"http://127.0.0.1:2019/api/status", {{"127.0.0.1:2019", "/api/status"}}},
+      {"HTTP://localhost:2019/a?b=c", {{"localhost:2019", "/a?b=c"}}},
+      {"http://[::1]:2019", {{"[::1]:2019", "/"}}},
+      {"http://localhost?x=1", {{"localhost", "/?x=1"}}},
+      {"http://127.0.0.1:2019//double", {{"127.0.0.1:2019", "//double"}}},
+      {"http://127.0.0.1:2020/api", std::nullopt},
+      {"http://evil.example/api", std::nullopt},
+      {"https://127.0.0.1:2019/api", std::nullopt},
+      {"http://user@127.0.0.1:2019/api", std::nullopt},
+      {"http://127.0.0.1:2019@evil.example/api", std::nullopt},
+      {"http:///api", std::nullopt},
+      {"http://", std::nullopt},
+      {"http://127.0.0.1:2019#frag", std::nullopt},
+      {"/api/status", std::nullopt},
+      {"vault.raxx.app:443", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    auto got = own_absolute_form(c.target, {});
+    ASSERT_EQ(got.has_value(), c.out.has_value()) << c.target;
+    if (got) {
+      EXPECT_EQ(got->authority, c.out->first) << c.target;
+      EXPECT_EQ(got->origin_form, c.out->second) << c.target;
+    }
+  }
 }
 
 TEST(CheckRequest, ConfiguredExtraHostsAreAllowed) {
