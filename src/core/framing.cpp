@@ -24,7 +24,27 @@ HeaderScan malformed(std::string_view reason) {
   return out;
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 }  // namespace
+
+bool start_line_has_version(std::string_view line) {
+  if (line.starts_with("HTTP/")) return true;  // a status-line
+  constexpr std::size_t tail = sizeof(" HTTP/1.1") - 1;
+  if (line.size() <= tail) return false;
+  auto v = line.substr(line.size() - tail);
+  return v.starts_with(" HTTP/") && is_digit(v[6]) && v[7] == '.' && is_digit(v[8]);
+}
+
+std::optional<std::size_t> higher_minor_version_at(std::string_view line) {
+  // "HTTP/1.D" at the start (status-line) or the end (request-line).
+  auto at = line.starts_with("HTTP/1.") ? std::size_t{7} : line.size() >= 8 ? line.size() - 1 : std::size_t{0};
+  if (at == 0 || at >= line.size() || line.substr(at - 7, 7) != "HTTP/1.") return std::nullopt;
+  if (at != 7 && line[at - 8] != ' ') return std::nullopt;
+  if (!is_digit(line[at]) || line[at] <= '1') return std::nullopt;
+  if (at + 1 < line.size() && line[at + 1] != ' ') return std::nullopt;
+  return at;
+}
 
 HeaderScan HeaderScanner::scan(std::string_view data) {
   const char* p = data.data();
@@ -42,6 +62,10 @@ HeaderScan HeaderScanner::scan(std::string_view data) {
     if (first_line_end_ == 0) first_line_end_ = i;
     if (i + 1 == n) break;  // the LF has not arrived yet: rescan this CR next time
     if (p[i + 1] != '\n') return malformed("a CR not followed by LF in the header");
+    // RFC 9112 §2.3: a line without a version is an HTTP/0.9 request, which would otherwise wait
+    // for an empty line that never comes.
+    if (i == first_line_end_ && !start_line_has_version({p, i}))
+      return malformed("a start line without an HTTP version (HTTP/0.9 is not supported)");
     if (i >= 2 && p[i - 2] == '\r' && p[i - 1] == '\n') {
       // An empty line ends the header block.
       HeaderScan out;

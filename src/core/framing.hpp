@@ -49,6 +49,15 @@ class HeaderScanner {
   std::size_t first_line_end_ = 0;
 };
 
+/// True when a start line carries an HTTP version: a status-line starting with `HTTP/`, or a
+/// request-line ending in ` HTTP/D.D`. An HTTP/0.9 simple request (`GET /path`) does not.
+bool start_line_has_version(std::string_view line);
+
+/// RFC 9110 §2.5: a message of a higher minor version than we support (HTTP/1.2) is handled as
+/// HTTP/1.1. Returns the offset of the minor digit in `line` to rewrite to '1', or nullopt when
+/// the version is HTTP/1.0, HTTP/1.1, or not of major version 1.
+std::optional<std::size_t> higher_minor_version_at(std::string_view line);
+
 /// Checks the framing fields of a parsed header that Beast lets through: Content-Length must be
 /// one field holding one decimal number (no repeats, no lists), and Transfer-Encoding, when
 /// present, one field that is exactly `chunked`. Returns what is wrong, or nullopt.

@@ -72,6 +72,9 @@ net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, 
         out.result = HeaderRead::Result::header_too_large;
         co_return out;
       case core::HeaderScan::State::complete: {
+        // Beast parses only 1.0 and 1.1; a higher minor version is read as 1.1 (RFC 9110 §2.5).
+        if (auto at = core::higher_minor_version_at(data.substr(0, scan.first_line_end)))
+          static_cast<char*>(buf.data().data())[*at] = '1';
         error_code ec;
         auto used = parser.put(net::buffer(data.data(), scan.header_size), ec);
         buf.consume(used);

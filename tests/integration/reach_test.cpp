@@ -199,11 +199,15 @@ TEST_F(ReachHost, OnlyLoopbackNamesOnOurPortAndConfiguredNamesAreAccepted) {
       {"ConfiguredNameSubdomainOfEvil", {"vault-proxy.internal.evil.example"}, "HTTP/1.1", 421,
        "misdirected_request"},
       {"OtherLoopbackAddress", {"127.0.0.2:{P}"}, "HTTP/1.1", 421, "misdirected_request"},
-      {"UnbracketedIpv6", {"::1:{P}"}, "HTTP/1.1", 421, "misdirected_request"},
-      {"UserinfoTrick", {"127.0.0.1:{P}@evil.example"}, "HTTP/1.1", 421, "misdirected_request"},
-      {"PortTwice", {"127.0.0.1:{P}:{P}"}, "HTTP/1.1", 421, "misdirected_request"},
       {"EmptyPort", {"localhost:"}, "HTTP/1.1", 421, "misdirected_request"},
       {"EmptyHost", {""}, "HTTP/1.1", 421, "misdirected_request"},
+      // Not a valid host[:port] at all: 400 (RFC 9112 §3.2), whatever it names.
+      {"UnbracketedIpv6", {"::1:{P}"}, "HTTP/1.1", 400, "bad_request"},
+      {"UserinfoTrick", {"127.0.0.1:{P}@evil.example"}, "HTTP/1.1", 400, "bad_request"},
+      {"UserinfoBeforeLoopback", {"user@127.0.0.1:{P}"}, "HTTP/1.1", 400, "bad_request"},
+      {"PathAfterPort", {"127.0.0.1:{P}/x"}, "HTTP/1.1", 400, "bad_request"},
+      {"SecondAuthority", {"127.0.0.1:{P}, evil.example"}, "HTTP/1.1", 400, "bad_request"},
+      {"PortTwice", {"127.0.0.1:{P}:{P}"}, "HTTP/1.1", 400, "bad_request"},
       // Missing or repeated Host on HTTP/1.1: 400 (RFC 9112 §3.2), checked before the allowlist.
       {"MissingHostHttp11", {}, "HTTP/1.1", 400, "bad_request"},
       {"TwoAllowedHosts", {"127.0.0.1:{P}", "127.0.0.1:{P}"}, "HTTP/1.1", 400, "bad_request"},
@@ -375,7 +379,6 @@ TEST_F(ReachOpenProxy, ConnectAndNonOriginFormTargetsAreRefusedAndReachNothing) 
       {"ConnectOriginForm", "CONNECT /x HTTP/1.1\r\nHost: {H}\r\n\r\n", 405, "method_not_allowed"},
       {"AbsoluteFormOtherHost", "GET http://other.example/x HTTP/1.1\r\nHost: other.example\r\n\r\n", 400,
        "bad_request"},
-      {"AbsoluteFormOwnHost", "GET http://{H}/x HTTP/1.1\r\nHost: {H}\r\n\r\n", 400, "bad_request"},
       {"AbsoluteFormUpstreamHttps", "GET https://vault.test/api/status HTTP/1.1\r\nHost: {H}\r\n\r\n", 400,
        "bad_request"},
       {"AbsoluteFormMetadataService",
@@ -421,6 +424,47 @@ TEST_F(ReachOpenProxy, OptionsAsteriskAndDoubleSlashPathsGoToTheOneFixedUpstream
     EXPECT_EQ(r.sni, "vault.test");
     EXPECT_TRUE(r.header("CF-Access-Client-Secret") == client_secret) << "service token not injected";
   }
+}
+
+TEST_F(ReachOpenProxy, AbsoluteFormNamingThisProxyIsServedAsOriginForm) {
+  // RFC 9112 §3.2.2: a server MUST accept absolute-form; the target's authority replaces Host.
+  start();
+  expect_forwarded(exchange_raw(fill("GET http://{H}/abs/one?q=1 HTTP/1.1\r\nHost: {H}\r\n\r\n")));
+  expect_forwarded(exchange_raw(fill("GET HTTP://localhost:{P} HTTP/1.1\r\nHost: {H}\r\n\r\n")));
+  // The client's Host is ignored when the target names the authority, even a foreign one.
+  expect_forwarded(exchange_raw(fill("GET http://[::1]:{P}/abs/three HTTP/1.1\r\nHost: evil.example\r\n\r\n")));
+  auto reqs = upstream().requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].target, "/abs/one?q=1");
+  EXPECT_EQ(reqs[1].target, "/");
+  EXPECT_EQ(reqs[2].target, "/abs/three");
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.values("Host"), std::vector<std::string>{"vault.test"}) << dump(r.headers);
+    EXPECT_EQ(r.raw_header.find("http://"), std::string::npos) << r.raw_header;
+  }
+}
+
+class ReachConformance : public Reach {};
+
+TEST_F(ReachConformance, AnHttp09SimpleRequestIsRefusedAtOnceNotLeftToTheHeaderTimeout) {
+  // The header timeout is 30 s by default; the client's 5 s deadline would fail a wait for it.
+  start();
+  auto res = exchange_raw("GET /path\r\n");
+  expect_refused(res, 400, "bad_request");
+  EXPECT_NE(parse_error_body(res.body).message.find("HTTP/0.9"), std::string::npos) << res.body;
+  EXPECT_TRUE(upstream_targets_before("/__barrier").empty());
+}
+
+TEST_F(ReachConformance, AHigherMinorVersionIsServedAsHttp11) {
+  // RFC 9110 §2.5: a higher minor version is handled as the highest one supported.
+  start();
+  auto res = exchange_raw(fill("GET /v12 HTTP/1.2\r\nHost: {H}\r\n\r\n"));
+  expect_forwarded(res);
+  EXPECT_EQ(res.version, 11u);
+  auto reqs = upstream().requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/v12");
+  EXPECT_EQ(reqs[0].version, 11u);
 }
 
 // ---- 5. capability prefix (§2.4) --------------------------------------------------------------

@@ -70,8 +70,41 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"BareLfInValue", "GET / HTTP/1.1\r\nX-A: a\nb\r\n\r\n", "bare LF"},
         Bad{"BareCrInValue", "GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", "CR not followed by LF"},
         Bad{"NulInValue", "GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n"s, "NUL"},
-        Bad{"NulInRequestLine", "GET /\0 HTTP/1.1\r\n\r\n"s, "NUL"}),
+        Bad{"NulInRequestLine", "GET /\0 HTTP/1.1\r\n\r\n"s, "NUL"},
+        Bad{"Http09SimpleRequest", "GET /path\r\n", "HTTP/0.9"},
+        Bad{"Http09ThenFields", "GET /path\r\nHost: x\r\n\r\n", "without an HTTP version"},
+        Bad{"VersionWithoutDot", "GET / HTTP/11\r\n\r\n", "without an HTTP version"},
+        Bad{"LowercaseVersion", "GET / http/1.1\r\n\r\n", "without an HTTP version"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(StartLine, HasAVersionOrIsHttp09) {
+  struct Case {
+    std::string_view line;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"GET / HTTP/1.1", true},   {"GET / HTTP/1.0", true},  {"GET / HTTP/1.2", true},
+      {"HTTP/1.1 200 OK", true},  {"HTTP/1.1 204", true},    {"GET /path", false},
+      {"GET", false},             {"", false},               {"GET / HTTP/1.", false},
+      {"GET / HTTP/x.1", false},  {"GET /HTTP/1.1", false},  {"GET / HTTP/1.1 ", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(start_line_has_version(c.line), c.ok) << c.line;
+}
+
+TEST(StartLine, AHigherMinorVersionIsReadAs11) {
+  struct Case {
+    std::string_view line;
+    std::optional<std::size_t> at;
+  };
+  const Case cases[] = {
+      {"GET / HTTP/1.2", 13},        {"GET /x HTTP/1.9", 14},     {"HTTP/1.2 200 OK", 7},
+      {"HTTP/1.3 204", 7},           {"GET / HTTP/1.1", {}},      {"GET / HTTP/1.0", {}},
+      {"HTTP/1.1 200 OK", {}},       {"GET / HTTP/2.0", {}},      {"HTTP/2.0 200 OK", {}},
+      {"GET /HTTP/1.2", {}},         {"GET / HTTP/1.22", {}},     {"HTTP/1.23 200", {}},
+      {"", {}},                      {"HTTP/1.", {}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(higher_minor_version_at(c.line), c.at) << c.line;
+}
 
 TEST(HeaderScanner, StopsAtTheFirstHeaderAndIgnoresTheBodyBytes) {
   // Body bytes after the header may hold anything, including what the header may not.
