@@ -98,6 +98,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto on_header = [&](http::request_parser<http::buffer_body>& p) {
     auto& req = p.get();
     bad_framing = core::check_framing_fields(req).has_value();  // 400 before anything else
+    if (auto own = core::own_absolute_form(req.target(), policy())) {  // as session.cpp serve_one
+      check(own->origin_form.front() == '/', "own_absolute_form produced a target without '/'");
+      req.set(http::field::host, own->authority);
+      req.target(own->origin_form);
+    }
     auto result = core::check_request(req, policy());
     check_refusal_consistent(req, result);
     refused = result.refusal.has_value();
