@@ -149,8 +149,9 @@ void add_stop(CLI::App& app, int& exit_code) {
   auto* revert = cmd->add_flag("--revert", o->revert, "also remove the .mcp.json entry that mcp-config wrote");
   cmd->add_option("--mcp-json", o->mcp_json, "the .mcp.json --revert edits")->capture_default_str()->needs(revert);
   cmd->add_flag("--json", o->json, "print a JSON report on stdout");
-  cmd->footer("Exit codes: 0 stopped, 1 refused (the state file names a process that is not the recorded proxy) "
-              "or the proxy would not die, 2 bad options or an invalid .mcp.json, 4 not running.");
+  cmd->footer("Exit codes: 0 stopped (with --revert: also when none was running, once the entry is reverted), "
+              "1 refused (the state file names a process that is not the recorded proxy) or the proxy would not "
+              "die, 2 bad options or an invalid .mcp.json, 4 not running (without --revert).");
   cmd->callback([o, &exit_code] { exit_code = run_stop(*o, config::process_env()); });
 }
 
@@ -201,6 +202,9 @@ int run_stop(const StopOptions& o, const config::Env& env) {
         lines.push_back(fmt::format("removed the \"{}\" entry from {}", fmt::join(rep.removed, "\", \""),
                                     rep.path));
       if (rep.gitignore == "removed") lines.push_back("removed the .gitignore line that mcp-config had added");
+      // The emergency stop's goal is "no proxy, no entry": with --revert, nothing to stop is not
+      // a failure, so `stop --revert && …` goes on (docs/commands.md, the exit table).
+      if (rc == exit_not_running) rc = exit_ok;
     } catch (const McpConfigError& e) {
       std::cerr << "vault-proxy stop: revert: " << e.what() << "\n";
       report["revert"] = {{"error", e.what()}};

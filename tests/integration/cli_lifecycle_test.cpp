@@ -274,6 +274,29 @@ TEST_F(CliLifecycle, StopRevertRemovesTheMcpEntry) {
   EXPECT_NE(r.out.find("removed the \"infisical\" entry"), std::string::npos) << r.out;
 }
 
+TEST_F(CliLifecycle, StopRevertWithNoProxyRunningSucceedsOnceTheEntryIsReverted) {
+  // Chained as `stop --revert && …`, "nothing to stop" plus "reverted" must not read as a failure.
+  TempDir project{"vp-project-"};
+  const std::string mcp = project.file(".mcp.json");
+  write_file(mcp, R"({"mcpServers": {"other": {"command": "x"}}})");
+  auto env = cli_env();
+  ASSERT_EQ(run_cli({"mcp-config", "--path", mcp, "--url", "http://127.0.0.1:2019"}, env).code, 0);
+
+  auto r = run_cli({"stop", "--revert", "--mcp-json", mcp}, env);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nothing to stop"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("removed the \"infisical\" entry"), std::string::npos) << r.out;
+  EXPECT_EQ(json::parse(read_file(mcp)), json::parse(R"({"mcpServers": {"other": {"command": "x"}}})"));
+
+  // Again: nothing to stop and nothing of ours to revert is still the end state the stop wants.
+  EXPECT_EQ(run_cli({"stop", "--revert", "--mcp-json", mcp}, env).code, 0);
+  // Without --revert, "not running" keeps its own code.
+  EXPECT_EQ(run_cli({"stop"}, env).code, 4);
+  // A revert that fails keeps its failure: an invalid .mcp.json is 2.
+  write_file(mcp, "{not json");
+  EXPECT_EQ(run_cli({"stop", "--revert", "--mcp-json", mcp}, env).code, 2);
+}
+
 TEST_F(CliLifecycle, CapabilityPrefixIsUsedByStatusAndWrittenByMcpConfig) {
   ProxySetup setup;
   setup.env["VAULT_PROXY_CAPABILITY"] = "true";
