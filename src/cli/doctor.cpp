@@ -2,6 +2,7 @@
 
 #include "cli/doctor_checks.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/project_root.hpp"
 #include "cli/serve.hpp"
 #include "config/credentials.hpp"
 
@@ -35,7 +36,12 @@ void add_doctor(CLI::App& app, int& exit_code) {
   opt("--in-scope-path", o->in_scope_path, "a secret path the identity may read, e.g. /MooseQuest/");
   opt("--key", o->key, "a secret key that exists at --in-scope-path (its value is never printed)");
   opt("--out-of-scope-path", o->out_of_scope_path, "a path the identity must NOT read (403 expected)");
-  cmd->add_option("--mcp-json", o->mcp_json, ".mcp.json to check (default ./.mcp.json)");
+  cmd->add_option("--mcp-json", o->mcp_json,
+                  ".mcp.json to check (default: .mcp.json at the repository root, or in the current directory "
+                  "outside a repository)");
+  cmd->add_flag("--require-mcp-json", o->require_mcp_json,
+                "fail when .mcp.json is missing (by default a missing file is a warning: before runbook step 4 "
+                "it is expected)");
   cmd->add_option("--cert-warn-days", o->cert_warn_days,
                   "warn when the upstream certificate expires within this many days (default 14)")
       ->check(CLI::Range(0, 3650));
@@ -64,7 +70,11 @@ int run_doctor(const DoctorOptions& options, const config::Env& env, std::ostrea
   if (auto v = env(options.client_secret_var); v && !v->empty()) in.identity_client_secret.emplace(std::move(*v));
   in.reads = {options.project_id, options.environment, options.in_scope_path, options.key,
               options.out_of_scope_path};
-  in.mcp_json_path = options.mcp_json;
+  const auto root = current_project_root();
+  in.mcp_json.path = default_mcp_json(options.mcp_json, root);
+  in.mcp_json.shown_as = describe_mcp_json(in.mcp_json.path, root, !options.mcp_json.empty());
+  in.mcp_json.required = options.require_mcp_json;
+  in.env = env;
   in.budget = std::chrono::milliseconds(static_cast<long long>(std::llround(options.timeout_s * 1000.0)));
   in.cert_warn_days = options.cert_warn_days;
 

@@ -24,7 +24,8 @@ struct DoctorOptions {
   std::optional<std::string> in_scope_path;
   std::optional<std::string> key;
   std::optional<std::string> out_of_scope_path;
-  std::string mcp_json = ".mcp.json";
+  std::string mcp_json;            ///< empty: <repository root>/.mcp.json (cli/project_root.hpp)
+  bool require_mcp_json = false;   ///< a missing .mcp.json fails instead of warning
   int cert_warn_days = 14;
 };
 

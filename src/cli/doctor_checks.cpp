@@ -1,5 +1,6 @@
 #include "cli/doctor_checks.hpp"
 
+#include "core/authority.hpp"
 #include "core/diagnosis.hpp"
 #include "core/redact.hpp"
 #include "infisical/client.hpp"
@@ -71,10 +72,6 @@ constexpr std::string_view fix_too_broad =
     "Narrow the identity's additional privilege (its secretPath glob) to what the main loop needs; "
     "out-of-scope paths must answer 403. Runbook failure mode D.";
 
-constexpr std::string_view fix_mode_e =
-    "Run vault-proxy mcp-config to write the Infisical entry for this proxy, then restart Claude Code "
-    "(or run /mcp reset). Runbook failure mode E.";
-
 constexpr std::string_view fix_not_retried = " Doctor does not retry the login.";
 
 std::string fix_edge(std::string_view user_agent) {
@@ -91,23 +88,8 @@ std::string secs(std::chrono::milliseconds ms) {
   return fmt::format("{:.1f} s", static_cast<double>(ms.count()) / 1000.0);
 }
 
-std::string host_port(const std::string& host, std::uint16_t port) {
-  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
-  return fmt::format("{}:{}", host, port);
-}
-
-bool is_loopback_name(std::string_view host) {
-  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  return host.starts_with("127.");
-}
-
-std::string cut(std::string_view s, std::size_t n = 200) {
-  std::string out(s.substr(0, n));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  if (s.size() > n) out += "...";
-  return out;
-}
+using core::host_port;
+using core::is_loopback_name;
 
 std::optional<core::Diagnosis> diagnosis_from_name(std::string_view name) {
   if (name.empty()) return std::nullopt;
@@ -122,16 +104,16 @@ std::optional<core::Diagnosis> diagnosis_from_name(std::string_view name) {
 std::string describe(const Reply& r) {
   if (!r.ok()) return "no answer (" + r.error + ")";
   std::string s = std::to_string(r.status);
-  if (auto ct = r.header("Content-Type"); !ct.empty()) s += " " + cut(ct, 60);
+  if (auto ct = r.header("Content-Type"); !ct.empty()) s += " " + one_line(ct, 60);
   if (auto name = r.header("X-Vault-Proxy-Diagnosis"); !name.empty()) {
-    s += " → " + cut(name, 60);
+    s += " → " + one_line(name, 60);
   } else if (auto d = r.diagnosis(); d != core::Diagnosis::none) {
     s += " → " + std::string(core::diagnosis_name(d));
   }
   if (r.status >= 300 && r.status < 400)
-    if (auto loc = r.header("Location"); !loc.empty()) s += ", Location: " + cut(loc, 160);
-  if (auto m = r.header("cf-mitigated"); !m.empty()) s += ", cf-mitigated: " + cut(m, 40);
-  if (auto e = infisical::api_error(r); e && !e->message.empty()) s += ", message: \"" + cut(e->message) + "\"";
+    if (auto loc = r.header("Location"); !loc.empty()) s += ", Location: " + one_line(loc, 160);
+  if (auto m = r.header("cf-mitigated"); !m.empty()) s += ", cf-mitigated: " + one_line(m, 40);
+  if (auto e = infisical::api_error(r); e && !e->message.empty()) s += ", message: \"" + one_line(e->message) + "\"";
   return s;
 }
 
@@ -187,7 +169,7 @@ bool explain_proxy_failure(CheckResult& c, const Reply& r, std::string_view what
     return true;
   }
   if (!v.error_code.empty()) {
-    c.message = fmt::format("the proxy refused the request ({} {}): {}", r.status, v.error_code, cut(v.message));
+    c.message = fmt::format("the proxy refused the request ({} {}): {}", r.status, v.error_code, one_line(v.message));
     c.fix = "Check the proxy's log for this request; the message above says what it refused.";
     return true;
   }
@@ -288,8 +270,8 @@ class Runner {
         results_[login_index_].detail += revoked ? "; the access token was revoked afterwards"
                                                  : "; revoking the access token afterwards failed";
     }
-    results_.push_back(evaluate_mcp_json(in_.mcp_json_path, read_file(in_.mcp_json_path), proxy_host_,
-                                         cfg_.port));
+    results_.push_back(evaluate_mcp_json(in_.mcp_json, read_file(in_.mcp_json.path), proxy_host_, cfg_.port,
+                                         in_.env));
     scrub();
   }
 
@@ -467,7 +449,7 @@ class Runner {
       if (auto us = rj.find("upstream_status"); us != rj.end() && us->is_number())
         ready_line += fmt::format(", upstream_status {}", us->get<int>());
       if (auto reason = rj.find("reason"); reason != rj.end() && reason->is_string())
-        ready_line += ", reason: " + cut(reason->get<std::string>(), 300);
+        ready_line += ", reason: " + one_line(reason->get<std::string>(), 300);
     }
     details.push_back(ready_line);
     for (auto& d : details) c.detail += (c.detail.empty() ? "" : "\n") + d;
@@ -943,138 +925,6 @@ std::string proxy_dial_host(const config::Config& cfg) {
   if (cfg.listen == "0.0.0.0" || cfg.listen.empty()) return "127.0.0.1";
   if (cfg.listen == "::" || cfg.listen == "[::]") return "::1";
   return cfg.listen;
-}
-
-CheckResult evaluate_mcp_json(const std::string& path, const std::optional<std::string>& text,
-                              const std::string& proxy_host, std::uint16_t proxy_port) {
-  CheckResult c;
-  c.name = "mcp-json";
-  const std::string proxy_url = "http://" + host_port(proxy_host, proxy_port);
-  if (!text) {
-    c.status = Status::fail;
-    c.message = fmt::format("{} does not exist, so Claude Code has no get-secret tool (failure mode E)", path);
-    c.fix = std::string(fix_mode_e);
-    return c;
-  }
-  json j;
-  try {
-    j = json::parse(*text);
-  } catch (const json::parse_error& e) {
-    // Only the position: the parser's message quotes the text it choked on, which may be a secret.
-    c.status = Status::fail;
-    c.message = fmt::format("{} is not valid JSON (syntax error at byte {})", path, e.byte);
-    c.fix = std::string(fix_mode_e);
-    return c;
-  }
-  auto servers = j.is_object() ? j.find("mcpServers") : j.end();
-  if (!j.is_object() || servers == j.end() || !servers->is_object()) {
-    c.status = Status::fail;
-    c.message = fmt::format("{} has no \"mcpServers\" object", path);
-    c.fix = std::string(fix_mode_e);
-    return c;
-  }
-  std::string name;
-  const json* entry = nullptr;
-  for (auto it = servers->begin(); it != servers->end(); ++it) {
-    const json& s = it.value();
-    if (!s.is_object()) continue;
-    bool infisical = false;
-    if (auto args = s.find("args"); args != s.end() && args->is_array())
-      for (const auto& a : *args)
-        if (a.is_string() && a.get<std::string>().find("@infisical/mcp") != std::string::npos) infisical = true;
-    if (auto env = s.find("env"); env != s.end() && env->is_object() && env->contains("INFISICAL_HOST_URL"))
-      infisical = true;
-    if (infisical) {
-      name = it.key();
-      entry = &s;
-      break;
-    }
-  }
-  if (entry == nullptr) {
-    c.status = Status::fail;
-    c.message = fmt::format("{} has no Infisical MCP server entry (failure mode E)", path);
-    c.fix = std::string(fix_mode_e);
-    return c;
-  }
-  static const json empty_env = json::object();
-  auto env_it = entry->find("env");
-  const json& env = env_it != entry->end() && env_it->is_object() ? *env_it : empty_env;
-  auto env_string = [&](const char* key) -> std::optional<std::string> {
-    auto it = env.find(key);
-    if (it == env.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
-  };
-
-  std::vector<std::string> warnings;
-  std::vector<std::string> fixes;
-  for (const char* key : {"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", "INFISICAL_TOKEN"}) {
-    auto v = env_string(key);
-    if (v && !v->empty() && v->find("${") == std::string::npos) {
-      warnings.push_back(fmt::format("{} holds a literal value (len={}), not a ${{VAR}} reference", key, v->size()));
-      fixes.push_back("Keep secrets out of .mcp.json: run vault-proxy mcp-config, which writes ${VAR} references.");
-    }
-  }
-
-  auto host_url = env_string("INFISICAL_HOST_URL");
-  if (!host_url) {
-    c.status = Status::fail;
-    c.message = fmt::format("the '{}' entry has no INFISICAL_HOST_URL, so the MCP server would go to "
-                            "https://app.infisical.com instead of this proxy", name);
-    c.fix = std::string(fix_mode_e);
-    return c;
-  }
-  c.detail = fmt::format("{}: server '{}', INFISICAL_HOST_URL={}", path, name, cut(*host_url, 200));
-  if (host_url->find("${") != std::string::npos) {
-    c.status = Status::warn;
-    c.message = fmt::format("INFISICAL_HOST_URL of '{}' is a ${{VAR}} reference, so doctor cannot check "
-                            "that it points at this proxy ({})", name, proxy_url);
-    c.fix = "Make sure the variable expands to " + proxy_url + ", or run vault-proxy mcp-config.";
-    return c;
-  }
-  std::string problem;
-  auto target = infisical::parse_base_url(*host_url, problem);
-  auto fail_with = [&](std::string message, std::string fix) {
-    c.status = Status::fail;
-    c.message = std::move(message);
-    c.fix = std::move(fix);
-    return c;
-  };
-  if (!target)
-    return fail_with(fmt::format("INFISICAL_HOST_URL of '{}' is not a URL ({})", name, problem),
-                     std::string(fix_mode_e));
-  if (target->base_path == "/api" || target->base_path.ends_with("/api"))
-    return fail_with(fmt::format("INFISICAL_HOST_URL of '{}' ends in /api: the SDK adds /api itself, so every "
-                                 "call would go to /api/api/...", name),
-                     "Drop the /api suffix (" + proxy_url + "), or run vault-proxy mcp-config.");
-  const bool same_host = target->host == proxy_host || (is_loopback_name(target->host) && is_loopback_name(proxy_host));
-  if (target->scheme != infisical::Endpoint::Scheme::http || !same_host)
-    return fail_with(fmt::format("INFISICAL_HOST_URL of '{}' points at {}, not at this proxy ({})", name,
-                                 target->url(), proxy_url),
-                     "Run vault-proxy mcp-config to point the entry at the proxy. Runbook failure mode E.");
-  if (target->port != proxy_port)
-    return fail_with(fmt::format("INFISICAL_HOST_URL of '{}' points at port {}, but the proxy is configured for "
-                                 "port {}", name, target->port, proxy_port),
-                     fmt::format("Run vault-proxy mcp-config to rewrite the entry for port {} (or start the proxy "
-                                 "on port {}), then restart Claude Code. Runbook failure mode E.",
-                                 proxy_port, target->port));
-
-  auto no_proxy = env_string("NO_PROXY");
-  if (!no_proxy || (no_proxy->find(target->host) == std::string::npos && no_proxy->find('*') == std::string::npos)) {
-    warnings.push_back(fmt::format("NO_PROXY does not cover {}: an inherited HTTP_PROXY would receive the MCP "
-                                   "server's requests", target->host));
-    fixes.push_back("Add \"NO_PROXY\": \"localhost,127.0.0.1,::1\" to the entry's env (vault-proxy mcp-config does).");
-  }
-  if (!warnings.empty()) {
-    c.status = Status::warn;
-    c.message = fmt::format("'{}' points at this proxy, but: {}", name, warnings.front());
-    for (std::size_t i = 1; i < warnings.size(); ++i) c.detail += "\n" + warnings[i];
-    for (auto& f : fixes)
-      if (c.fix.find(f) == std::string::npos) c.fix += (c.fix.empty() ? "" : " ") + f;
-    return c;
-  }
-  c.status = Status::pass;
-  c.message = fmt::format("'{}' points at this proxy ({})", name, proxy_url);
-  return c;
 }
 
 Report run_checks(const Inputs& inputs) {

@@ -35,6 +35,13 @@ struct ReadPlan {
   std::optional<std::string> out_of_scope_path;
 };
 
+/// Which .mcp.json check 8 reads, and how strictly.
+struct McpJsonPlan {
+  std::string path = ".mcp.json";
+  std::string shown_as = ".mcp.json";  ///< the path as messages name it, e.g. "… (the repository root)"
+  bool required = false;               ///< missing: fail (else warn)
+};
+
 /// Everything the checks need, already loaded (config and credentials exactly as `serve` loads them).
 struct Inputs {
   config::Config cfg;
@@ -44,7 +51,8 @@ struct Inputs {
   std::optional<Secret> identity_client_id;      ///< value of client_id_var, if set
   std::optional<Secret> identity_client_secret;  ///< value of client_secret_var, if set
   ReadPlan reads;
-  std::string mcp_json_path = ".mcp.json";
+  McpJsonPlan mcp_json;
+  config::Env env;  ///< expands the ${VAR} references of .mcp.json (the environment doctor runs in)
   std::chrono::milliseconds budget{20'000};  ///< one overall time budget for every check
   int cert_warn_days = 14;                   ///< warn when the upstream certificate expires sooner
 };
@@ -57,8 +65,9 @@ Report run_checks(const Inputs& inputs);
 std::string proxy_dial_host(const config::Config& cfg);
 
 /// Check 8 on the file's text (nullopt: the file does not exist or cannot be read). Pure, so that it
-/// can be tested without files. `proxy_host`/`proxy_port` are where the proxy listens.
-CheckResult evaluate_mcp_json(const std::string& path, const std::optional<std::string>& text,
-                              const std::string& proxy_host, std::uint16_t proxy_port);
+/// can be tested without files. `proxy_host`/`proxy_port` are where the proxy listens; `env`
+/// expands the entry's ${VAR} and ${VAR:-default} references as Claude Code will.
+CheckResult evaluate_mcp_json(const McpJsonPlan& plan, const std::optional<std::string>& text,
+                              const std::string& proxy_host, std::uint16_t proxy_port, const config::Env& env);
 
 }  // namespace vp::cli::doctor

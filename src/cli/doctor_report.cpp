@@ -137,4 +137,12 @@ std::string render_json(const Report& report) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::string one_line(std::string_view s, std::size_t n) {
+  std::string out(s.substr(0, n));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  if (s.size() > n) out += "...";
+  return out;
+}
+
 }  // namespace vp::cli::doctor

@@ -37,6 +37,10 @@ struct Report {
   std::size_t count(Status s) const noexcept;
 };
 
+/// At most `n` bytes of `s` on one line (control bytes become spaces), "..." when cut: for
+/// quoting what a server or a file said in a message or detail.
+std::string one_line(std::string_view s, std::size_t n = 200);
+
 /// Human table: a header line, one row per check with detail and fix indented under the message
 /// (wrapped at `width` columns), then a summary line. Plain text: no colour, no terminal queries.
 std::string render_table(const Report& report, std::size_t width = 100);

@@ -250,8 +250,9 @@ class Doctor : public ::testing::Test {
     port_ = proxy_->port();
   }
 
-  /// A .mcp.json as vault-proxy mcp-config writes it, for `port`.
-  std::string write_mcp_json(std::uint16_t port) {
+  /// A .mcp.json as vault-proxy mcp-config writes it, for `port`, referencing the identity's variables.
+  std::string write_mcp_json(std::uint16_t port, const std::string& id_var = "INFISICAL_MCP_CLIENT_ID",
+                             const std::string& secret_var = "INFISICAL_MCP_CLIENT_SECRET") {
     json j{{"mcpServers",
             {{"other", {{"command", "node"}, {"args", {"server.js"}}}},
              {"infisical",
@@ -259,8 +260,8 @@ class Doctor : public ::testing::Test {
                {"args", {"-y", "@infisical/mcp@0.0.24"}},
                {"env",
                 {{"INFISICAL_HOST_URL", "http://127.0.0.1:" + std::to_string(port)},
-                 {"INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "${INFISICAL_MCP_CLIENT_ID}"},
-                 {"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", "${INFISICAL_MCP_CLIENT_SECRET}"},
+                 {"INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "${" + id_var + "}"},
+                 {"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", "${" + secret_var + "}"},
                  {"NO_PROXY", "localhost,127.0.0.1,::1"}}}}}}}};
     std::string path = dir_->file("mcp.json");
     write_file(path, j.dump(2));
@@ -385,11 +386,16 @@ TEST_F(Doctor, TableOutputShowsEveryCheckAndNoSecret) {
   EXPECT_FALSE(contains(run.out, "FAIL")) << run.out;
 }
 
-TEST_F(Doctor, WithoutIdentityOrReadFlagsThoseChecksAreSkipped) {
+TEST_F(Doctor, WithoutIdentityVariablesTheirChecksSkipAndMcpJsonNamesThem) {
   start_upstream();
   start_proxy();
   auto run = run_doctor();
-  EXPECT_EQ(run.exit_code, 0);
+  // .mcp.json references both variables, so Claude Code started from this shell would give the MCP
+  // server empty credentials: the other half of failure mode E.
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.message("mcp-json"), "INFISICAL_MCP_CLIENT_ID, INFISICAL_MCP_CLIENT_SECRET"))
+      << run.message("mcp-json");
+  EXPECT_TRUE(contains(run.fix("mcp-json"), "Export INFISICAL_MCP_CLIENT_ID")) << run.fix("mcp-json");
   EXPECT_EQ(run.statuses(), (Statuses{{"listener", "pass"},
                                       {"health", "pass"},
                                       {"upstream", "pass"},
@@ -397,7 +403,7 @@ TEST_F(Doctor, WithoutIdentityOrReadFlagsThoseChecksAreSkipped) {
                                       {"infisical", "pass"},
                                       {"identity-login", "skip"},
                                       {"secret-read", "skip"},
-                                      {"mcp-json", "pass"}}));
+                                      {"mcp-json", "fail"}}));
   EXPECT_EQ(logins(), 0u);
 }
 
@@ -524,7 +530,7 @@ TEST_F(Doctor, AccessNotInFrontIsAWarning) {
   vault_.access_in_front = false;
   start_upstream();
   start_proxy();
-  auto run = run_doctor();
+  auto run = run_doctor({}, identity_env());
   EXPECT_EQ(run.exit_code, 0) << "a warning does not fail doctor";
   EXPECT_EQ(run.status("access"), "warn");
   EXPECT_TRUE(contains(run.message("access"), "not in front")) << run.message("access");
@@ -576,7 +582,7 @@ TEST_F(Doctor, ExpiredCertificateFailsTheTlsCheck) {
 TEST_F(Doctor, CertificateExpiringSoonIsAWarning) {
   start_upstream(shared_pki().valid, shared_pki().ca_pem);  // valid for one day
   start_proxy();
-  auto run = run_doctor();
+  auto run = run_doctor({}, identity_env());
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_EQ(run.status("upstream"), "warn");
   // The leaf ends one day after it was made: 0 days and some hours left, or exactly 1 day when
@@ -605,7 +611,8 @@ TEST_F(Doctor, OnlyOneIdentityVariableIsAWarningWithoutLogin) {
   start_upstream();
   start_proxy();
   auto run = run_doctor({}, {{"INFISICAL_MCP_CLIENT_ID", vault_.identity_id}});
-  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.exit_code, 1) << "the .mcp.json entry needs the secret too";
+  EXPECT_TRUE(contains(run.message("mcp-json"), "not set here: INFISICAL_MCP_CLIENT_SECRET")) << run.message("mcp-json");
   EXPECT_EQ(run.status("identity-login"), "warn");
   EXPECT_TRUE(contains(run.message("identity-login"), "INFISICAL_MCP_CLIENT_SECRET is not")) << run.message("identity-login");
   EXPECT_EQ(logins(), 0u);
@@ -614,6 +621,7 @@ TEST_F(Doctor, OnlyOneIdentityVariableIsAWarningWithoutLogin) {
 TEST_F(Doctor, IdentityVariablesCanBeRenamed) {
   start_upstream();
   start_proxy();
+  mcp_json_ = write_mcp_json(port_, "MY_ID", "MY_SECRET");
   auto run = run_doctor({"--client-id-var", "MY_ID", "--client-secret-var", "MY_SECRET"},
                         {{"MY_ID", vault_.identity_id}, {"MY_SECRET", vault_.identity_secret}});
   EXPECT_EQ(run.exit_code, 0);
@@ -648,11 +656,17 @@ TEST_F(Doctor, ReadableOutOfScopePathIsAWarning) {
 
 // ---- Failure mode E.
 
-TEST_F(Doctor, MissingMcpJsonIsModeE) {
+TEST_F(Doctor, MissingMcpJsonIsAWarningBeforeStep4AndModeEWhenRequired) {
   start_upstream();
   start_proxy();
   const std::string missing = dir_->file("no-such/.mcp.json");
-  auto run = run_doctor({"--mcp-json", missing});
+  // Runbook step 2 (doctor) comes before step 4 (mcp-config): every network check passing is a pass.
+  auto early = run_doctor({"--mcp-json", missing}, identity_env());
+  EXPECT_EQ(early.exit_code, 0);
+  EXPECT_EQ(early.status("mcp-json"), "warn");
+  EXPECT_TRUE(contains(early.fix("mcp-json"), "vault-proxy mcp-config")) << early.fix("mcp-json");
+
+  auto run = run_doctor({"--mcp-json", missing, "--require-mcp-json"}, identity_env());
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.status("mcp-json"), "fail");
   EXPECT_TRUE(contains(run.message("mcp-json"), "does not exist")) << run.message("mcp-json");
@@ -664,7 +678,7 @@ TEST_F(Doctor, McpJsonForAnotherPortSaysSo) {
   start_upstream();
   start_proxy();
   mcp_json_ = write_mcp_json(static_cast<std::uint16_t>(port_ == 2019 ? 2020 : 2019));
-  auto run = run_doctor();
+  auto run = run_doctor({}, identity_env());
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.status("mcp-json"), "fail");
   EXPECT_TRUE(contains(run.message("mcp-json"), "but the proxy is configured for port " + std::to_string(port_)))
@@ -680,6 +694,8 @@ TEST_F(Doctor, OneOverallTimeBudgetBoundsEveryStep) {
   ProxyProcess::Options o;
   o.env = base_env();
   o.env["VAULT_PROXY_PORT"] = std::to_string(port_);
+  o.env["INFISICAL_MCP_CLIENT_ID"] = "id-referenced-by-mcp-json";
+  o.env["INFISICAL_MCP_CLIENT_SECRET"] = "secret-referenced-by-mcp-json";
   o.args = {"doctor", "--json", "--timeout", "2", "--mcp-json", write_mcp_json(port_)};
   o.wait_ready = false;
   auto t0 = std::chrono::steady_clock::now();

@@ -157,57 +157,114 @@ std::string with_host_url(const std::string& url) {
   return s.replace(pos, std::string("http://127.0.0.1:2019").size(), url);
 }
 
+/// The shell Claude Code starts from: the identity's two variables are exported.
+vp::config::Env identity_env(std::map<std::string, std::string> more = {}) {
+  more.emplace("INFISICAL_MCP_CLIENT_ID", "id-1");
+  more.emplace("INFISICAL_MCP_CLIENT_SECRET", "secret-1");
+  return vp::config::map_env(std::move(more));
+}
+
+/// The check on a file at `path` (shown as given), in identity_env() unless another is passed.
+CheckResult evaluate(const std::string& path, const std::optional<std::string>& text, const std::string& host,
+                     std::uint16_t port, const vp::config::Env& env = identity_env(), bool required = false) {
+  return evaluate_mcp_json({path, path, required}, text, host, port, env);
+}
+
 TEST(DoctorMcpJson, EntryForThisProxyPasses) {
-  auto c = evaluate_mcp_json(".mcp.json", std::string(good_entry), "127.0.0.1", 2019);
+  auto c = evaluate(".mcp.json", std::string(good_entry), "127.0.0.1", 2019);
   EXPECT_EQ(c.name, "mcp-json");
   EXPECT_EQ(c.status, Status::pass) << c.message;
   EXPECT_EQ(c.message, "'infisical' points at this proxy (http://127.0.0.1:2019)");
 }
 
 TEST(DoctorMcpJson, LocalhostAndTrailingSlashCountAsThisProxy) {
-  auto c = evaluate_mcp_json("f", with_host_url("http://localhost:2019/"), "127.0.0.1", 2019);
+  auto c = evaluate("f", with_host_url("http://localhost:2019/"), "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::pass) << c.message;
 }
 
-TEST(DoctorMcpJson, MissingFileIsModeE) {
-  auto c = evaluate_mcp_json("/repo/.mcp.json", std::nullopt, "127.0.0.1", 2019);
+TEST(DoctorMcpJson, MissingFileIsAWarningThatNamesMcpConfig) {
+  // Runbook step 2 comes before step 4, which writes the file: its absence alone is not a failure.
+  auto c = evaluate("/repo/.mcp.json", std::nullopt, "127.0.0.1", 2019);
+  EXPECT_EQ(c.status, Status::warn);
+  EXPECT_EQ(c.message, "no .mcp.json yet at /repo/.mcp.json: Claude Code has no get-secret tool until there is one");
+  EXPECT_NE(c.fix.find("vault-proxy mcp-config"), std::string::npos);
+}
+
+TEST(DoctorMcpJson, MissingFileFailsWhenRequired) {
+  auto c = evaluate("/repo/.mcp.json", std::nullopt, "127.0.0.1", 2019, identity_env(), /*required=*/true);
   EXPECT_EQ(c.status, Status::fail);
   EXPECT_EQ(c.message, "/repo/.mcp.json does not exist, so Claude Code has no get-secret tool (failure mode E)");
   EXPECT_NE(c.fix.find("vault-proxy mcp-config"), std::string::npos);
 }
 
+TEST(DoctorMcpJson, APresentButBrokenFileStillFails) {
+  EXPECT_EQ(evaluate("f", std::string("{\"mcpServers\": "), "127.0.0.1", 2019).status, Status::fail);
+  EXPECT_EQ(evaluate("f", std::string("{}"), "127.0.0.1", 2019).status, Status::fail);
+}
+
+TEST(DoctorMcpJson, EachUnsetVariableTheEntryReferencesIsNamed) {
+  auto c = evaluate("f", std::string(good_entry), "127.0.0.1", 2019,
+                    vp::config::map_env({{"INFISICAL_MCP_CLIENT_ID", "id-1"}}));
+  EXPECT_EQ(c.status, Status::fail);
+  EXPECT_EQ(c.message, "the 'infisical' entry references variables that are not set here: INFISICAL_MCP_CLIENT_SECRET");
+  EXPECT_NE(c.fix.find("Export INFISICAL_MCP_CLIENT_SECRET"), std::string::npos) << c.fix;
+
+  auto none = evaluate("f", std::string(good_entry), "127.0.0.1", 2019, vp::config::map_env({}));
+  EXPECT_NE(none.message.find("INFISICAL_MCP_CLIENT_ID, INFISICAL_MCP_CLIENT_SECRET"), std::string::npos)
+      << none.message;
+  // A reference with a default is never unset.
+  auto with_default = evaluate("f", with_host_url("${VAULT_PROXY_URL:-http://127.0.0.1:2019}"), "127.0.0.1", 2019);
+  EXPECT_EQ(with_default.status, Status::pass) << with_default.message;
+}
+
 TEST(DoctorMcpJson, WrongPortSaysWhichPorts) {
-  auto c = evaluate_mcp_json("f", with_host_url("http://127.0.0.1:2020"), "127.0.0.1", 2019);
+  auto c = evaluate("f", with_host_url("http://127.0.0.1:2020"), "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::fail);
   EXPECT_EQ(c.message, "INFISICAL_HOST_URL of 'infisical' points at port 2020, but the proxy is configured for port 2019");
 }
 
 TEST(DoctorMcpJson, ApiSuffixFails) {
-  auto c = evaluate_mcp_json("f", with_host_url("http://127.0.0.1:2019/api"), "127.0.0.1", 2019);
+  auto c = evaluate("f", with_host_url("http://127.0.0.1:2019/api"), "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::fail);
   EXPECT_NE(c.message.find("ends in /api"), std::string::npos) << c.message;
 }
 
 TEST(DoctorMcpJson, PointingAtTheVaultDirectlyFails) {
-  auto c = evaluate_mcp_json("f", with_host_url("https://vault.raxx.app"), "127.0.0.1", 2019);
+  auto c = evaluate("f", with_host_url("https://vault.raxx.app"), "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::fail);
   EXPECT_NE(c.message.find("not at this proxy"), std::string::npos) << c.message;
 }
 
-TEST(DoctorMcpJson, VariableHostUrlIsAWarning) {
-  auto c = evaluate_mcp_json("f", with_host_url("${VAULT_PROXY_URL}"), "127.0.0.1", 2019);
-  EXPECT_EQ(c.status, Status::warn);
+TEST(DoctorMcpJson, AHostUrlReferenceIsExpandedAsClaudeCodeWouldAndThenChecked) {
+  const std::string ref = "${VAULT_PROXY_URL:-http://127.0.0.1:2019}";
+  // Outside `vault-proxy run`: the default, the configured port.
+  auto outside = evaluate("f", with_host_url(ref), "127.0.0.1", 2019);
+  EXPECT_EQ(outside.status, Status::pass) << outside.message;
+  EXPECT_NE(outside.detail.find("expands here to http://127.0.0.1:2019"), std::string::npos) << outside.detail;
+  // Inside `vault-proxy run --port 0`: the run's URL and port.
+  auto inside = evaluate("f", with_host_url(ref), "127.0.0.1", 41234,
+                         identity_env({{"VAULT_PROXY_URL", "http://127.0.0.1:41234"}}));
+  EXPECT_EQ(inside.status, Status::pass) << inside.message;
+  // A variable that leads elsewhere is caught like a literal URL.
+  auto elsewhere = evaluate("f", with_host_url(ref), "127.0.0.1", 2019,
+                            identity_env({{"VAULT_PROXY_URL", "https://vault.raxx.app"}}));
+  EXPECT_EQ(elsewhere.status, Status::fail);
+  EXPECT_NE(elsewhere.message.find("not at this proxy"), std::string::npos) << elsewhere.message;
+  // A reference without a default, unset: named.
+  auto unset = evaluate("f", with_host_url("${VAULT_PROXY_URL}"), "127.0.0.1", 2019);
+  EXPECT_EQ(unset.status, Status::fail);
+  EXPECT_NE(unset.message.find("VAULT_PROXY_URL"), std::string::npos) << unset.message;
 }
 
 TEST(DoctorMcpJson, NoInfisicalEntryIsModeE) {
-  auto c = evaluate_mcp_json("f", std::string(R"({"mcpServers": {"other": {"command": "node"}}})"), "127.0.0.1", 2019);
+  auto c = evaluate("f", std::string(R"({"mcpServers": {"other": {"command": "node"}}})"), "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::fail);
   EXPECT_NE(c.message.find("no Infisical MCP server entry"), std::string::npos) << c.message;
 }
 
 TEST(DoctorMcpJson, InvalidJsonNeverQuotesTheFile) {
   const std::string secret = "s3cr3t-value-that-must-not-print";
-  auto c = evaluate_mcp_json("f", "{\"mcpServers\": {\"x\": " + secret + "}}", "127.0.0.1", 2019);
+  auto c = evaluate("f", "{\"mcpServers\": {\"x\": " + secret + "}}", "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::fail);
   for (const std::string* s : {&c.message, &c.detail, &c.fix}) EXPECT_EQ(s->find("s3cr3t"), std::string::npos) << *s;
 }
@@ -216,7 +273,7 @@ TEST(DoctorMcpJson, LiteralSecretIsAWarningWithItsLengthOnly) {
   std::string text = good_entry;
   const std::string literal = "literal-client-secret-value";
   text.replace(text.find("${INFISICAL_MCP_CLIENT_SECRET}"), std::string("${INFISICAL_MCP_CLIENT_SECRET}").size(), literal);
-  auto c = evaluate_mcp_json("f", text, "127.0.0.1", 2019);
+  auto c = evaluate("f", text, "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::warn);
   EXPECT_NE(c.message.find("len=" + std::to_string(literal.size())), std::string::npos) << c.message;
   for (const std::string* s : {&c.message, &c.detail, &c.fix}) EXPECT_EQ(s->find(literal), std::string::npos) << *s;
@@ -225,7 +282,7 @@ TEST(DoctorMcpJson, LiteralSecretIsAWarningWithItsLengthOnly) {
 TEST(DoctorMcpJson, MissingNoProxyIsAWarning) {
   std::string text = good_entry;
   text.replace(text.find(",\n            \"NO_PROXY\""), std::string(",\n            \"NO_PROXY\": \"localhost,127.0.0.1,::1\"").size(), "");
-  auto c = evaluate_mcp_json("f", text, "127.0.0.1", 2019);
+  auto c = evaluate("f", text, "127.0.0.1", 2019);
   EXPECT_EQ(c.status, Status::warn) << c.message;
   EXPECT_NE(c.message.find("NO_PROXY"), std::string::npos) << c.message;
 }
