@@ -1,6 +1,7 @@
 #include "cli/logging.hpp"
 
 #include "core/redact.hpp"
+#include "proxy/access_log.hpp"
 
 #include <fmt/chrono.h>
 #include <nlohmann/json.hpp>
@@ -24,22 +25,18 @@ class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     std::string payload =
         core::RedactionSet::global().apply(std::string_view(msg.payload.data(), msg.payload.size()));
+    const auto time = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(msg.time)));
+    const auto level = spdlog::level::to_string_view(msg.level);
     std::string line;
-    if (format_ == config::LogFormat::json) {
-      nlohmann::json j;
-      j["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(msg.time)));
-      j["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
-                               spdlog::level::to_string_view(msg.level).size());
-      auto parsed = nlohmann::json::parse(payload, nullptr, false);
-      if (!payload.empty() && payload.front() == '{' && parsed.is_object())
-        j.update(parsed);
-      else
-        j["msg"] = payload;
-      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (format_ != config::LogFormat::json) {
+      line = fmt::format("{} {} {}", time, level, payload);
+    } else if (msg.logger_name == proxy::access_logger_name && payload.starts_with('{')) {
+      // An access record is already a JSON object (proxy::format_access): the time and level go
+      // in front of its first member, without parsing it again.
+      line = fmt::format("{{\"time\":\"{}\",\"level\":\"{}\",{}", time, level, std::string_view(payload).substr(1));
     } else {
-      line = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z {} {}",
-                         fmt::gmtime(std::chrono::system_clock::to_time_t(msg.time)),
-                         spdlog::level::to_string_view(msg.level), payload);
+      nlohmann::json j{{"time", time}, {"level", std::string_view(level.data(), level.size())}, {"msg", payload}};
+      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
@@ -58,6 +55,11 @@ void setup_logging(config::LogFormat format, const std::string& level) {
   auto logger = std::make_shared<spdlog::logger>("vault-proxy", sink);
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
+  // Access records share the sink; their own name tells it that a JSON record is already built.
+  auto access = std::make_shared<spdlog::logger>(std::string(proxy::access_logger_name), sink);
+  access->set_level(logger->level());
+  spdlog::drop(std::string(proxy::access_logger_name));
+  spdlog::register_logger(access);
 }
 
 }  // namespace vp::cli

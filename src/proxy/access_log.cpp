@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace vp::proxy {
 
@@ -25,6 +26,13 @@ std::string format_access(const AccessRecord& r, config::LogFormat format) {
   if (r.underscore_fields_removed > 0) line += fmt::format(" underscore_fields_removed={}", r.underscore_fields_removed);
   if (r.access_cookies_removed > 0) line += fmt::format(" access_cookies_removed={}", r.access_cookies_removed);
   return line;
+}
+
+void log_access(const AccessRecord& r, config::LogFormat format) {
+  // Looked up once: `serve` sets logging up before the first request, and a registry lookup per
+  // request would take its mutex on the hot path.
+  static const auto logger = spdlog::get(std::string(access_logger_name));
+  (logger ? logger : spdlog::default_logger())->info("{}", format_access(r, format));
 }
 
 }  // namespace vp::proxy

@@ -25,7 +25,16 @@ struct AccessRecord {
   std::uint32_t access_cookies_removed = 0;     ///< Set-Cookie: CF_Authorization=… removed
 };
 
-/// Formats a record as one text or JSON line (no trailing newline).
+/// Formats a record as one text or JSON line (no trailing newline). The JSON form is an object
+/// whose first member is `"type":"access"`.
 std::string format_access(const AccessRecord& r, config::LogFormat format);
+
+/// The name of the spdlog logger access records go to. Its sink adds the time and level in front
+/// of a JSON record instead of parsing it again (cli/logging.cpp).
+inline constexpr std::string_view access_logger_name = "access";
+
+/// Writes one record at info level to the access logger (the default logger until logging is set
+/// up, as in tests).
+void log_access(const AccessRecord& r, config::LogFormat format);
 
 }  // namespace vp::proxy

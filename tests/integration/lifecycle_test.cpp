@@ -210,7 +210,16 @@ TEST_F(Lifecycle, JsonLogFormatWritesOneJsonObjectPerLine) {
     ++lines;
     auto j = nlohmann::json::parse(line, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
-    if (line.find("/json-log") != std::string::npos) saw_request = true;
+    if (line.find("/json-log") != std::string::npos) {
+      saw_request = true;
+      // One object, built once: the sink's time and level beside the record's own fields.
+      EXPECT_EQ(j.value("type", ""), "access") << line;
+      EXPECT_EQ(j.value("level", ""), "info") << line;
+      EXPECT_TRUE(j.contains("time") && j.contains("status") && j.contains("duration_ms")) << line;
+      EXPECT_EQ(j.value("path", ""), "/json-log") << line;
+    } else {
+      EXPECT_TRUE(j.contains("msg")) << line;
+    }
   }
   EXPECT_GE(lines, 2u);
   EXPECT_TRUE(saw_request) << "no access-log line for /json-log";
