@@ -267,16 +267,25 @@ ResolvedUrl resolve_url(const McpConfigOptions& o, const config::Env& env) {
       source = "VAULT_PROXY_PORT";
     }
   }
-  if (port) {
-    auto survey = survey_proxies(env, port);
+  auto survey = survey_proxies(env, port);
+  if (!survey.refused.empty())
+    throw McpConfigError(exit_failure, survey.refused + "; or give the proxy's URL with --url. Nothing was written");
+  if (port)
     return with_running_proxy(proxy_url("127.0.0.1", *port), source,
                               survey.running.empty() ? nullptr : &survey.running.front());
-  }
-  auto survey = survey_proxies(env, std::nullopt);
   if (survey.running.size() == 1) {
     auto& p = survey.running.front();
-    return with_running_proxy(proxy_url(p.state.listen, p.state.port),
-                              fmt::format("the running proxy (pid {})", p.state.pid), &p);
+    std::string problem;
+    auto host = loopback_connect_address(p.state.listen, problem);
+    if (!host)
+      throw McpConfigError(
+          exit_failure,
+          fmt::format("refusing to point the MCP server at the proxy recorded in {}: the state file {}. The MCP "
+                      "server sends the identity's client secret to that address. Nothing was written; if the "
+                      "proxy really listens there, give its loopback URL with --url",
+                      p.path, problem));
+    return with_running_proxy(proxy_url(*host, p.state.port), fmt::format("the running proxy (pid {})", p.state.pid),
+                              &p);
   }
   if (survey.running.size() > 1) {
     std::string ports;
@@ -614,8 +623,9 @@ void add_mcp_config(CLI::App& app, int& exit_code) {
   cmd->add_flag("--force", o->force, "with --remove: also remove an entry of that name vault-proxy did not write");
   cmd->add_flag("--print", o->print, "print the resulting file instead of writing it");
   cmd->add_flag("--json", o->json, "print a JSON report on stdout");
-  cmd->footer("Exit codes: 0 done, 1 I/O failure or an entry left in place, 2 bad arguments, invalid existing "
-              "JSON, or a literal secret that would be written.");
+  cmd->footer("Exit codes: 0 done, 1 I/O failure, an entry left in place, or a refusal (a state directory another "
+              "user could have planted, a recorded listen address that is not loopback), 2 bad arguments, invalid "
+              "existing JSON, or a literal secret that would be written.");
   cmd->callback([o, &exit_code] { exit_code = run_mcp_config(*o, config::process_env()); });
 }
 
