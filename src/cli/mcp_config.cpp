@@ -1,26 +1,15 @@
 #include "cli/mcp_config.hpp"
 
 #include "cli/exit_codes.hpp"
+#include "cli/mcp_files.hpp"
 #include "cli/runtime_state.hpp"
 
 #include <fmt/format.h>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
-
-extern char** environ;
 
 namespace vp::cli {
 
@@ -119,106 +108,17 @@ std::vector<std::string> split_lines(std::string_view text) {
   return lines;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw McpConfigError(exit_failure, fmt::format("cannot read {}: {}", p.string(), std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Temp file in the same directory, then rename: a reader never sees half a file.
-void write_atomic(const fs::path& p, std::string_view text, mode_t mode) {
-  std::string tmpl = (p.parent_path() / ("." + p.filename().string() + ".XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0)
-    throw McpConfigError(exit_failure, fmt::format("cannot create a temporary file next to {}: {}", p.string(),
-                                                   std::strerror(errno)));
-  bool ok = ::fchmod(fd, mode) == 0;
-  std::size_t off = 0;
-  while (ok && off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else off += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (ok && ::rename(tmpl.c_str(), p.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmpl.c_str());
-    throw McpConfigError(exit_failure, fmt::format("cannot write {}: {}; nothing was changed", p.string(),
-                                                   std::strerror(err)));
-  }
-}
-
-/// The file to edit: a symlink is followed, so the link stays a link.
-fs::path target_path(const std::string& given) {
-  fs::path p = fs::absolute(given);
-  std::error_code ec;
-  if (fs::is_symlink(fs::symlink_status(p, ec))) {
-    auto resolved = fs::weakly_canonical(p, ec);
-    if (!ec) return resolved;
-  }
-  return p.lexically_normal();
-}
-
 std::optional<ojson> load_doc(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::exists(p, ec)) return std::nullopt;
-  std::string text = read_text(p);
+  auto text = read_project_file(p);
+  if (!text) return std::nullopt;
   try {
-    return ojson::parse(text);
+    return ojson::parse(*text);
   } catch (const ojson::parse_error& e) {
     throw McpConfigError(exit_usage,
                          fmt::format("refusing to touch {}: it is not valid JSON (parse error at byte {}). Nothing "
                                      "was written. Fix the file (or move it away) and run the command again",
                                      p.string(), e.byte));
   }
-}
-
-bool in_git_work_tree(fs::path dir) {
-  std::error_code ec;
-  for (;;) {
-    if (fs::exists(dir / ".git", ec)) return true;
-    if (!dir.has_parent_path() || dir.parent_path() == dir) return false;
-    dir = dir.parent_path();
-  }
-}
-
-/// `git check-ignore`: true/false, or nullopt when git is missing or this is not a repository git
-/// understands. It sees global excludes and parent .gitignore files too.
-std::optional<bool> git_ignores(const fs::path& dir, const std::string& filename) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<std::string> args{"git", "-C", dir.string(), "check-ignore", "-q", "--", filename};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return std::nullopt;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status)) return std::nullopt;
-  if (WEXITSTATUS(status) == 0) return true;
-  if (WEXITSTATUS(status) == 1) return false;
-  return std::nullopt;
-}
-
-mode_t existing_mode(const fs::path& p, mode_t fallback) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) == 0) return st.st_mode & 07777;
-  return fallback;
 }
 
 struct ResolvedUrl {
@@ -267,16 +167,25 @@ ResolvedUrl resolve_url(const McpConfigOptions& o, const config::Env& env) {
       source = "VAULT_PROXY_PORT";
     }
   }
-  if (port) {
-    auto survey = survey_proxies(env, port);
+  auto survey = survey_proxies(env, port);
+  if (!survey.refused.empty())
+    throw McpConfigError(exit_failure, survey.refused + "; or give the proxy's URL with --url. Nothing was written");
+  if (port)
     return with_running_proxy(proxy_url("127.0.0.1", *port), source,
                               survey.running.empty() ? nullptr : &survey.running.front());
-  }
-  auto survey = survey_proxies(env, std::nullopt);
   if (survey.running.size() == 1) {
     auto& p = survey.running.front();
-    return with_running_proxy(proxy_url(p.state.listen, p.state.port),
-                              fmt::format("the running proxy (pid {})", p.state.pid), &p);
+    std::string problem;
+    auto host = loopback_connect_address(p.state.listen, problem);
+    if (!host)
+      throw McpConfigError(
+          exit_failure,
+          fmt::format("refusing to point the MCP server at the proxy recorded in {}: the state file {}. The MCP "
+                      "server sends the identity's client secret to that address. Nothing was written; if the "
+                      "proxy really listens there, give its loopback URL with --url",
+                      p.path, problem));
+    return with_running_proxy(proxy_url(*host, p.state.port), fmt::format("the running proxy (pid {})", p.state.pid),
+                              &p);
   }
   if (survey.running.size() > 1) {
     std::string ports;
@@ -287,6 +196,42 @@ ResolvedUrl resolve_url(const McpConfigOptions& o, const config::Env& env) {
   auto r = with_running_proxy(proxy_url("127.0.0.1", 2019), "the default port", nullptr);
   r.proxy_running = false;
   return r;
+}
+
+/// Throws when the current value of a credential variable appears anywhere in `doc`.
+void refuse_literal_secrets(const McpConfigOptions& o, const config::Env& env, const ojson& doc,
+                            const std::string& path) {
+  std::vector<KnownSecret> secrets;
+  for (const std::string& var : {o.client_id_var, o.client_secret_var, std::string("CF_ACCESS_CLIENT_ID"),
+                                 std::string("CF_ACCESS_CLIENT_SECRET")})
+    if (auto v = env(var); v && !v->empty()) secrets.push_back({var, *v});
+  if (auto leaks = find_literal_secrets(doc, secrets); !leaks.empty())
+    throw McpConfigError(
+        exit_usage,
+        fmt::format("refusing to write {}: {}. The file must hold only ${{VAR}} references (Claude Code expands "
+                    "them when it starts the server): replace each literal value with a reference such as "
+                    "\"${{{}}}\" and run the command again. If the file was ever committed or shared, rotate "
+                    "that secret. Nothing was written",
+                    path, fmt::join(leaks, "; "), o.client_secret_var));
+}
+
+void add_warnings(McpConfigReport& rep, const McpConfigOptions& o, const config::Env& env, const MergeResult& merged,
+                  const ojson& entry, const ResolvedUrl& url) {
+  if (merged.replaced_unmanaged)
+    rep.warnings.push_back(fmt::format("replaced an existing \"{}\" entry that vault-proxy had not written", o.name));
+  for (auto& var : referenced_vars(entry))
+    if (auto v = env(var); !v || v->empty())
+      rep.warnings.push_back(fmt::format(
+          "{} is not set in this environment; Claude Code expands ${{{}}} when it starts the MCP server, and "
+          "an unset variable keeps the server from logging in. Export it before starting Claude Code",
+          var, var));
+  if (!url.proxy_running)
+    rep.warnings.push_back(fmt::format("no vault-proxy is running at {} yet; start it with 'vault-proxy serve' (or "
+                                       "'vault-proxy run -- <command>') before Claude Code starts",
+                                       url.display));
+  if (url.display != url.url)
+    rep.warnings.push_back("the URL holds this proxy's capability prefix, which changes every time the proxy "
+                           "starts: run mcp-config again after a restart");
 }
 
 }  // namespace
@@ -460,8 +405,15 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
   const ResolvedUrl url = resolve_url(o, env);
   rep.url = url.display;
   rep.url_source = url.source;
-  const fs::path path = target_path(o.path);
+  const fs::path path = resolve_project_file(o.path);
   rep.path = path.string();
+  // Both files are checked before either is written.
+  std::optional<fs::path> gi;
+  std::optional<std::string> gtext;
+  if (!o.print) {
+    gi = resolve_project_file(path.parent_path() / ".gitignore");
+    gtext = read_project_file(*gi);
+  }
 
   std::optional<ojson> existing = load_doc(path);
   bool created_file = !existing.has_value();
@@ -475,34 +427,8 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
                                                  rep.path, fmt::join(literal, "; ")));
   MergeResult merged = merge_entry(existing ? *existing : ojson(nullptr), o.name, entry);
 
-  std::vector<KnownSecret> secrets;
-  for (const std::string& var : {o.client_id_var, o.client_secret_var, std::string("CF_ACCESS_CLIENT_ID"),
-                                 std::string("CF_ACCESS_CLIENT_SECRET")})
-    if (auto v = env(var); v && !v->empty()) secrets.push_back({var, *v});
-  if (auto leaks = find_literal_secrets(merged.doc, secrets); !leaks.empty())
-    throw McpConfigError(
-        exit_usage,
-        fmt::format("refusing to write {}: {}. The file must hold only ${{VAR}} references (Claude Code expands "
-                    "them when it starts the server): replace each literal value with a reference such as "
-                    "\"${{{}}}\" and run the command again. If the file was ever committed or shared, rotate "
-                    "that secret. Nothing was written",
-                    rep.path, fmt::join(leaks, "; "), o.client_secret_var));
-
-  if (merged.replaced_unmanaged)
-    rep.warnings.push_back(fmt::format("replaced an existing \"{}\" entry that vault-proxy had not written", o.name));
-  for (auto& var : referenced_vars(entry))
-    if (auto v = env(var); !v || v->empty())
-      rep.warnings.push_back(fmt::format(
-          "{} is not set in this environment; Claude Code expands ${{{}}} when it starts the MCP server, and "
-          "an unset variable keeps the server from logging in. Export it before starting Claude Code",
-          var, var));
-  if (!url.proxy_running)
-    rep.warnings.push_back(fmt::format("no vault-proxy is running at {} yet; start it with 'vault-proxy serve' (or "
-                                       "'vault-proxy run -- <command>') before Claude Code starts",
-                                       url.display));
-  if (url.display != url.url)
-    rep.warnings.push_back("the URL holds this proxy's capability prefix, which changes every time the proxy "
-                           "starts: run mcp-config again after a restart");
+  refuse_literal_secrets(o, env, merged.doc, rep.path);
+  add_warnings(rep, o, env, merged, entry, url);
 
   const std::string text = merged.doc.dump(2) + "\n";
   if (o.print) {
@@ -513,35 +439,20 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
   if (existing && *existing == merged.doc && existing_mode(path, 0) == 0600) {
     rep.action = "unchanged";
   } else {
-    write_atomic(path, text, 0600);
+    write_project_file(path, text, 0600);
     rep.action = existing ? "updated" : "created";
   }
-
-  const fs::path dir = path.parent_path();
-  const fs::path gi = dir / ".gitignore";
-  const std::string filename = path.filename().string();
-  std::error_code ec;
-  const bool has_gitignore = fs::exists(gi, ec);
-  if (!has_gitignore && !in_git_work_tree(dir)) {
-    rep.gitignore = "not-a-git-tree";
-  } else {
-    std::string gtext = has_gitignore ? read_text(gi) : std::string();
-    auto ignored = git_ignores(dir, filename);
-    if ((ignored && *ignored) || gitignore_lists(gtext, filename)) {
-      rep.gitignore = "already-ignored";
-    } else {
-      write_atomic(gi, gitignore_add(gtext, filename), existing_mode(gi, 0644));
-      rep.gitignore = "added";
-    }
-  }
+  rep.gitignore = add_gitignore_line(*gi, gtext, path);
   return rep;
 }
 
 McpConfigReport revert_mcp_config(const std::string& given_path, const std::optional<std::string>& name, bool force,
                                   bool print_only) {
   McpConfigReport rep;
-  const fs::path path = target_path(given_path);
+  const fs::path path = resolve_project_file(given_path);
   rep.path = path.string();
+  std::optional<fs::path> gi;  // checked before anything is written
+  if (!print_only) gi = resolve_project_file(path.parent_path() / ".gitignore");
   std::optional<ojson> doc = load_doc(path);
   bool managed_left = false;
   if (!doc) {
@@ -573,23 +484,13 @@ McpConfigReport revert_mcp_config(const std::string& given_path, const std::opti
       if (ec) throw McpConfigError(exit_failure, fmt::format("cannot remove {}: {}", rep.path, ec.message()));
       rep.action = "removed-file";
     } else {
-      write_atomic(path, r.doc.dump(2) + "\n", existing_mode(path, 0600));
+      write_project_file(path, r.doc.dump(2) + "\n", existing_mode(path, 0600));
       rep.action = "removed-entry";
     }
   }
   if (print_only) return rep;
   // The .gitignore line goes only with the last entry vault-proxy wrote.
-  const fs::path gi = path.parent_path() / ".gitignore";
-  std::error_code ec;
-  if (!managed_left && fs::exists(gi, ec)) {
-    if (auto g = gitignore_remove(read_text(gi), path.filename().string())) {
-      if (g->delete_file) fs::remove(gi, ec);
-      else write_atomic(gi, g->text, existing_mode(gi, 0644));
-      rep.gitignore = "removed";
-    }
-  } else if (managed_left) {
-    rep.gitignore = "kept";
-  }
+  rep.gitignore = managed_left ? "kept" : remove_gitignore_line(*gi, path);
   return rep;
 }
 
@@ -614,8 +515,10 @@ void add_mcp_config(CLI::App& app, int& exit_code) {
   cmd->add_flag("--force", o->force, "with --remove: also remove an entry of that name vault-proxy did not write");
   cmd->add_flag("--print", o->print, "print the resulting file instead of writing it");
   cmd->add_flag("--json", o->json, "print a JSON report on stdout");
-  cmd->footer("Exit codes: 0 done, 1 I/O failure or an entry left in place, 2 bad arguments, invalid existing "
-              "JSON, or a literal secret that would be written.");
+  cmd->footer("Exit codes: 0 done, 1 I/O failure, an entry left in place, or a refusal (a symlink that leads out "
+              "of the repository, a file or state directory another user could have planted, a recorded listen "
+              "address that is not loopback), 2 bad arguments, invalid existing JSON, or a literal secret that "
+              "would be written.");
   cmd->callback([o, &exit_code] { exit_code = run_mcp_config(*o, config::process_env()); });
 }
 

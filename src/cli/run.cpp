@@ -403,12 +403,14 @@ int run_run(const RunOptions& o, const config::Env& env) {
   // With --capability on, the command's URL needs the proxy's path prefix. Health answering means
   // the proxy is past the point where it records itself (its accept loop runs after that).
   std::string url_for_command = url;
-  for (auto& f : list_state_files(state_dir(env), port)) {
+  std::string dir_problem;
+  for (auto& f : list_state_files(state_dir(env), port, dir_problem)) {
     if (!f.state || f.state->pid != proxy_pid) continue;
     std::string error;
     if (auto prefix = capability_prefix(*f.state, error)) url_for_command = url + *prefix;
     else std::cerr << "vault-proxy run: warning: " << error << "\n";
   }
+  if (!dir_problem.empty()) std::cerr << "vault-proxy run: warning: " << dir_problem << "\n";
 
   if (own_log) {
     // The startup warnings (e.g. no service token) follow the readiness line; by now they are in.

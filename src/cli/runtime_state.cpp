@@ -1,13 +1,13 @@
 #include "cli/runtime_state.hpp"
 
 #include "net/asio.hpp"
+#include "sys/files.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <vault_proxy/version.hpp>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,10 +15,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -28,15 +26,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+using sys::errno_text;
 
-std::string read_small_file(const std::string& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  if (!ok) return {};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+/// State files: this user's, not writable by group or others (serve writes them 0600).
+const sys::Expect state_file_rules = sys::owned_by_caller(S_IWGRP | S_IWOTH);
+
+/// "PATH is …" → "is …", to follow "the state file PATH: it".
+std::string clause(const std::string& problem, const std::string& path) {
+  return problem.starts_with(path + " ") ? problem.substr(path.size() + 1) : problem;
 }
 
 std::string utc_now() {
@@ -106,10 +103,8 @@ std::string state_dir(const config::Env& env) {
 }
 
 void ensure_state_dir(const std::string& dir) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT)
-      throw std::runtime_error(fmt::format("cannot inspect the state directory {}: {}", dir, errno_text(errno)));
+  auto check = sys::check_dir(dir, sys::owned_by_caller(0));
+  if (check.missing) {
     std::error_code ec;
     auto parent = fs::path(dir).parent_path();
     if (!parent.empty()) fs::create_directories(parent, ec);
@@ -117,23 +112,26 @@ void ensure_state_dir(const std::string& dir) {
       throw std::runtime_error(fmt::format(
           "cannot create the state directory {}: {}; set VAULT_PROXY_STATE_DIR to a writable directory",
           dir, errno_text(errno)));
-    if (::lstat(dir.c_str(), &st) != 0)
-      throw std::runtime_error(fmt::format("cannot inspect the state directory {}: {}", dir, errno_text(errno)));
+    check = sys::check_dir(dir, sys::owned_by_caller(0));
   }
-  if (S_ISLNK(st.st_mode))
+  if (!check.problem.empty())
     throw std::runtime_error(fmt::format(
-        "the state directory {} is a symbolic link; remove it (or set VAULT_PROXY_STATE_DIR)", dir));
-  if (!S_ISDIR(st.st_mode))
-    throw std::runtime_error(fmt::format(
-        "the state directory {} is not a directory; remove it (or set VAULT_PROXY_STATE_DIR)", dir));
-  if (st.st_uid != ::geteuid())
-    throw std::runtime_error(fmt::format(
-        "the state directory {} belongs to uid {}, not to you (uid {}); another user could read or forge "
-        "the proxy's state there. Set VAULT_PROXY_STATE_DIR to a directory you own",
-        dir, st.st_uid, ::geteuid()));
-  if ((st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0)
+        "the state directory {} {}: another user could read or forge the proxy's state there. Remove it (or set "
+        "VAULT_PROXY_STATE_DIR to a directory you own)",
+        dir, clause(check.problem, dir)));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) == 0 && (st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0)
     throw std::runtime_error(fmt::format("cannot set mode 0700 on the state directory {}: {}", dir,
                                          errno_text(errno)));
+}
+
+std::string state_dir_problem(const std::string& dir) {
+  auto check = sys::check_dir(dir, sys::owned_by_caller(S_IWGRP | S_IWOTH));
+  if (check.missing || check.problem.empty()) return {};
+  return fmt::format("refusing to read the state directory {}: it {}, so another user could have planted the "
+                     "proxy state in it. Nothing in it was read. Remove it (as its owner or root), or set "
+                     "VAULT_PROXY_STATE_DIR to a directory you own",
+                     dir, clause(check.problem, dir));
 }
 
 std::string state_file_path(const std::string& dir, std::uint16_t port) {
@@ -143,42 +141,16 @@ std::string state_file_path(const std::string& dir, std::uint16_t port) {
 std::string write_state(const std::string& dir, const RuntimeState& state) {
   ensure_state_dir(dir);
   const std::string path = state_file_path(dir, state.port);
-  std::string tmpl = (fs::path(dir) / fmt::format(".serve-{}.json.XXXXXX", state.port)).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot create a file in {}: {}", dir, errno_text(errno)));
-  const std::string text = to_json(state).dump(2) + "\n";
-  bool ok = ::fchmod(fd, 0600) == 0;
-  std::size_t off = 0;
-  while (ok && off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else off += static_cast<std::size_t>(n);
-  }
-  int err = errno;
-  ok = ok && ::fsync(fd) == 0;
-  if (!ok) err = errno;
-  ::close(fd);
-  if (ok && ::rename(tmpl.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmpl.c_str());
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path, errno_text(err)));
-  }
+  sys::write_file_atomic(path, to_json(state).dump(2) + "\n", 0600);
   return path;
 }
 
 std::optional<StateFile> read_state_file(const std::string& path) {
-  bool ok = false;
-  std::string text = read_small_file(path, ok);
-  if (!ok) {
-    if (!fs::exists(path)) return std::nullopt;
-    return StateFile{path, std::nullopt, "cannot be read: " + errno_text(errno)};
-  }
+  auto read = sys::read_file(path, state_file_rules);
+  if (read.missing) return std::nullopt;
+  if (!read.content) return StateFile{path, std::nullopt, clause(read.problem, path)};
   StateFile f{path, std::nullopt, {}};
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = nlohmann::json::parse(*read.content, nullptr, false);
   if (j.is_discarded()) {
     f.problem = "is not valid JSON";
     return f;
@@ -187,13 +159,16 @@ std::optional<StateFile> read_state_file(const std::string& path) {
   return f;
 }
 
-std::vector<StateFile> list_state_files(const std::string& dir, std::optional<std::uint16_t> port) {
+std::vector<StateFile> list_state_files(const std::string& dir, std::optional<std::uint16_t> port,
+                                        std::string& dir_problem) {
+  dir_problem = state_dir_problem(dir);
+  if (!dir_problem.empty()) return {};
   std::vector<std::pair<std::uint16_t, std::string>> found;
+  std::error_code ec;
   if (port) {
     std::string p = state_file_path(dir, *port);
-    if (fs::exists(p)) found.emplace_back(*port, p);
+    if (fs::exists(fs::symlink_status(p, ec))) found.emplace_back(*port, p);
   } else {
-    std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       if (auto p = port_of_state_name(it->path().filename().string()))
         found.emplace_back(*p, it->path().string());
@@ -209,7 +184,7 @@ std::vector<StateFile> list_state_files(const std::string& dir, std::optional<st
 bool remove_state_file(const std::string& path, int pid) {
   auto f = read_state_file(path);
   if (!f) return true;
-  if (f->state && f->state->pid != pid) return false;
+  if (!f->state || f->state->pid != pid) return false;
   std::error_code ec;
   fs::remove(path, ec);
   return !fs::exists(path);
@@ -231,19 +206,32 @@ std::optional<ProcInfo> parse_proc_stat(std::string_view text) {
   return info;
 }
 
+bool parse_proc_status_uids(std::string_view text, ProcInfo& info) {
+  // "Uid:\t<real>\t<effective>\t<saved>\t<filesystem>" (proc(5)).
+  std::size_t pos = text.starts_with("Uid:") ? 0 : text.find("\nUid:");
+  if (pos == std::string_view::npos) return false;
+  std::istringstream line{std::string(text.substr(pos + (pos == 0 ? 4 : 5), 64))};
+  unsigned long real = 0, effective = 0;
+  if (!(line >> real >> effective)) return false;
+  info.uid = static_cast<uid_t>(real);
+  info.euid = static_cast<uid_t>(effective);
+  return true;
+}
+
 std::optional<ProcInfo> read_proc(int pid) {
   if (pid <= 0) return std::nullopt;
   const std::string base = fmt::format("/proc/{}", pid);
-  bool ok = false;
-  std::string stat = read_small_file(base + "/stat", ok);
-  if (!ok) return std::nullopt;
-  auto info = parse_proc_stat(stat);
+  auto stat = sys::read_file(base + "/stat", sys::any_owner());
+  if (!stat.content) return std::nullopt;
+  auto info = parse_proc_stat(*stat.content);
   if (!info) return std::nullopt;
+  if (auto status = sys::read_file(base + "/status", sys::any_owner()); status.content)
+    parse_proc_status_uids(*status.content, *info);
   std::error_code ec;
   auto exe = fs::read_symlink(base + "/exe", ec);
   if (!ec) info->exe = exe.string();
-  std::string cmdline = read_small_file(base + "/cmdline", ok);
-  if (ok && !cmdline.empty()) info->argv0 = std::string(cmdline.c_str());
+  auto cmdline = sys::read_file(base + "/cmdline", sys::any_owner());
+  if (cmdline.content && !cmdline.content->empty()) info->argv0 = std::string(cmdline.content->c_str());
   return info;
 }
 
@@ -258,7 +246,7 @@ bool is_vault_proxy_path(std::string_view path) {
          (name[base.size()] == '-' || name[base.size()] == '.');
 }
 
-LivenessCheck classify(const RuntimeState& rec, const std::optional<ProcInfo>& proc) {
+LivenessCheck classify(const RuntimeState& rec, const std::optional<ProcInfo>& proc, uid_t caller) {
   if (!proc) return {Liveness::gone, fmt::format("no process has pid {} any more", rec.pid)};
   if (proc->state == 'Z' || proc->state == 'X')
     return {Liveness::gone, fmt::format("pid {} has exited", rec.pid)};
@@ -267,6 +255,13 @@ LivenessCheck classify(const RuntimeState& rec, const std::optional<ProcInfo>& p
             fmt::format("pid {} now belongs to a process that started at another time (start tick {}, the "
                         "proxy recorded {}): the proxy has exited and its pid was reused",
                         rec.pid, proc->start_ticks, rec.proc_start_ticks)};
+  if (!proc->uid || !proc->euid)
+    return {Liveness::other_user,
+            fmt::format("cannot read /proc/{0}/status to confirm that pid {0} belongs to you", rec.pid)};
+  if (*proc->uid != caller || *proc->euid != caller)
+    return {Liveness::other_user,
+            fmt::format("pid {} belongs to uid {}, not to you (uid {}), so it is not your proxy", rec.pid,
+                        *proc->uid != caller ? *proc->uid : *proc->euid, caller)};
   if (proc->exe) {
     if (!is_vault_proxy_path(*proc->exe))
       return {Liveness::not_vault_proxy, fmt::format("pid {} is {}, not a vault-proxy binary", rec.pid, *proc->exe)};
@@ -290,7 +285,7 @@ LivenessCheck check_liveness(const RuntimeState& recorded) { return classify(rec
 Survey survey_proxies(const config::Env& env, std::optional<std::uint16_t> port) {
   Survey out;
   out.dir = state_dir(env);
-  for (auto& file : list_state_files(out.dir, port)) {
+  for (auto& file : list_state_files(out.dir, port, out.refused)) {
     if (!file.state) {
       out.notes.push_back(fmt::format("ignored the state file {}: it {}; delete it if no proxy uses that port",
                                       file.path, file.problem));
@@ -310,6 +305,7 @@ Survey survey_proxies(const config::Env& env, std::optional<std::uint16_t> port)
                                           found.path, found.check.detail));
         break;
       case Liveness::not_vault_proxy:
+      case Liveness::other_user:
         out.notes.push_back(fmt::format(
             "the state file {} names pid {}, but {}; that process was left alone. If you did not expect "
             "this file, delete it",
@@ -354,12 +350,21 @@ RuntimeStateGuard::~RuntimeStateGuard() {
 
 std::optional<std::string> capability_prefix(const RuntimeState& state, std::string& error) {
   if (state.capability_file.empty()) return std::string();
-  bool ok = false;
-  std::string token = read_small_file(state.capability_file, ok);
+  // serve writes the file owner-only; anything else was not written by the proxy, and its first
+  // line must not go into a request.
+  auto read = sys::read_file(state.capability_file, sys::owned_by_caller(S_IRWXG | S_IRWXO));
+  if (read.refused) {
+    error = fmt::format("refusing to use the capability file named by the proxy's state file: {}. The proxy "
+                        "writes that file itself, owner-only (0600); if you did not change it, stop the proxy and "
+                        "start it again",
+                        read.problem);
+    return std::nullopt;
+  }
+  std::string token = read.content.value_or("");
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  if (!ok || token.empty() || token.find_first_of("/?# \t") != std::string::npos) {
+  if (!read.content || token.empty() || token.find_first_of("/?# \t") != std::string::npos) {
     error = fmt::format("the proxy requires a capability prefix, but its file {} {}", state.capability_file,
-                        ok ? "does not hold one" : "cannot be read (run this as the proxy's user)");
+                        read.content ? "does not hold one" : "cannot be read (run this as the proxy's user)");
     return std::nullopt;
   }
   return "/" + token;
@@ -370,6 +375,16 @@ std::string connect_address(const std::string& listen) {
   if (listen == "::" || listen == "[::]") return "::1";
   if (listen.size() > 2 && listen.front() == '[' && listen.back() == ']') return listen.substr(1, listen.size() - 2);
   return listen;
+}
+
+std::optional<std::string> loopback_connect_address(const std::string& listen, std::string& problem) {
+  const std::string host = connect_address(listen);
+  if (host == "localhost") return std::string("127.0.0.1");
+  error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (!ec && address.is_loopback()) return host;
+  problem = fmt::format("records the listen address '{}', which is not a loopback address", listen);
+  return std::nullopt;
 }
 
 std::string proxy_url(const std::string& listen, std::uint16_t port) {

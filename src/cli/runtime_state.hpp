@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -48,11 +51,17 @@ std::string state_dir(const config::Env& env);
 /// std::runtime_error whose text says what to do.
 void ensure_state_dir(const std::string& dir);
 
+/// The read side of ensure_state_dir(), which repairs nothing: "" when `dir` is missing or is a
+/// real directory owned by this user and not writable by group or others; else a refusal that
+/// names the directory, what is wrong with it and what to do. Another user may have created
+/// /tmp/vault-proxy-<uid> first to plant state files in it.
+std::string state_dir_problem(const std::string& dir);
+
 /// `<dir>/serve-<port>.json`.
 std::string state_file_path(const std::string& dir, std::uint16_t port);
 
-/// Writes the state file atomically (temp file + rename), mode 0600, creating the directory first.
-/// Returns the file's path. Throws std::runtime_error.
+/// Writes the state file atomically (sys::write_file_atomic), mode 0600, creating the directory
+/// first. Returns the file's path. Throws std::runtime_error.
 std::string write_state(const std::string& dir, const RuntimeState& state);
 
 /// A state file found on disk: either parsed, or the reason it could not be.
@@ -62,15 +71,18 @@ struct StateFile {
   std::string problem;  ///< set when state is empty
 };
 
-/// Reads one state file; nullopt when it does not exist.
+/// Reads one state file; nullopt when it does not exist. It is opened without following a symlink
+/// and must be a regular file of this user that group and others cannot write (else `problem`).
 std::optional<StateFile> read_state_file(const std::string& path);
 
 /// Every `serve-*.json` in `dir` (only `serve-<port>.json` when `port` is given), sorted by port.
-/// A missing directory gives an empty list.
-std::vector<StateFile> list_state_files(const std::string& dir, std::optional<std::uint16_t> port = {});
+/// A missing directory gives an empty list; so does one that state_dir_problem() refuses, with
+/// `dir_problem` set to that refusal.
+std::vector<StateFile> list_state_files(const std::string& dir, std::optional<std::uint16_t> port,
+                                        std::string& dir_problem);
 
-/// Removes `path` if it still records `pid` (so a file a newer proxy wrote meanwhile is kept).
-/// Returns true when the file is gone afterwards.
+/// Removes `path` if it still records `pid` (so a file a newer proxy wrote meanwhile, or one that
+/// fails the checks of read_state_file(), is kept). Returns true when the file is gone afterwards.
 bool remove_state_file(const std::string& path, int pid);
 
 /// What /proc says about one process.
@@ -80,6 +92,10 @@ struct ProcInfo {
   std::optional<std::string> exe;   ///< readlink /proc/<pid>/exe (unreadable for another user's
                                     ///< or a non-dumpable process)
   std::optional<std::string> argv0;  ///< first word of /proc/<pid>/cmdline
+  /// Real and effective uid (the `Uid:` line of /proc/<pid>/status). /proc/<pid> itself is owned
+  /// by root for a non-dumpable process such as the proxy, so its owner says nothing.
+  std::optional<uid_t> uid;
+  std::optional<uid_t> euid;
 };
 
 /// Reads /proc/<pid>; nullopt when there is no such process.
@@ -87,6 +103,9 @@ std::optional<ProcInfo> read_proc(int pid);
 
 /// Parses the text of /proc/<pid>/stat (the command name may hold spaces and parentheses).
 std::optional<ProcInfo> parse_proc_stat(std::string_view stat_text);
+
+/// Sets info.uid and info.euid from the `Uid:` line of /proc/<pid>/status; false when it is missing.
+bool parse_proc_status_uids(std::string_view status_text, ProcInfo& info);
 
 /// True when the basename of `path` is `vault-proxy` (or `vault-proxy-*` / `vault-proxy.*`); a
 /// trailing " (deleted)" (binary replaced while running) is ignored.
@@ -98,6 +117,7 @@ enum class Liveness {
   gone,            ///< no such process, or it has exited (zombie)
   pid_reused,      ///< the pid belongs to a process started at another time
   not_vault_proxy, ///< same start time but not a vault-proxy binary, or its binary cannot be read
+  other_user,      ///< same start time but another user's process (or its owner cannot be read)
 };
 
 /// Liveness and a sentence explaining it (names the pid, never guesses).
@@ -106,8 +126,10 @@ struct LivenessCheck {
   std::string detail;
 };
 
-/// Pure: classifies `proc` (nullopt = no such process) against what the state file recorded.
-LivenessCheck classify(const RuntimeState& recorded, const std::optional<ProcInfo>& proc);
+/// Pure: classifies `proc` (nullopt = no such process) against what the state file recorded. A
+/// process whose real or effective uid is not `caller` is never the proxy.
+LivenessCheck classify(const RuntimeState& recorded, const std::optional<ProcInfo>& proc,
+                       uid_t caller = ::geteuid());
 /// classify() against the live /proc.
 LivenessCheck check_liveness(const RuntimeState& recorded);
 
@@ -124,6 +146,7 @@ struct Survey {
   std::vector<FoundProxy> running;    ///< verified: the recorded vault-proxy is alive
   std::vector<FoundProxy> impostors;  ///< the pid is alive but is not the recorded proxy (file left alone)
   std::vector<std::string> notes;     ///< one sentence per stale file removed or file ignored
+  std::string refused;  ///< set when the state directory fails state_dir_problem(): nothing was read
 };
 
 /// Reads every state file (or only the one for `port`), removes the stale ones (the recorded
@@ -150,11 +173,17 @@ class RuntimeStateGuard {
 /// The address to reach a proxy listening on `listen` from this host: wildcard addresses map to
 /// loopback.
 std::string connect_address(const std::string& listen);
+/// connect_address(listen) as an IP address when it is a loopback one (127.0.0.0/8, ::1, or
+/// `localhost` → 127.0.0.1); nullopt with `problem` set otherwise, as a clause ("records the listen
+/// address …"). What a state file says is never a reason to send a request, or a client's
+/// credentials, to another host.
+std::optional<std::string> loopback_connect_address(const std::string& listen, std::string& problem);
 /// `http://ADDR:PORT` (brackets for IPv6) for connect_address(listen).
 std::string proxy_url(const std::string& listen, std::uint16_t port);
 
 /// The path prefix a request to this proxy needs: "" when the capability is off, "/<token>" when
-/// on (read from its capability file). nullopt with `error` set when the file cannot be read.
+/// on (read from its capability file). nullopt with `error` set when the file cannot be read, or
+/// is not one the proxy wrote: a symlink, another user's file, or readable by group or others.
 std::optional<std::string> capability_prefix(const RuntimeState& state, std::string& error);
 
 /// One answer of a proxy's local endpoint.

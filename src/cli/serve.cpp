@@ -8,11 +8,11 @@
 #include "core/redact.hpp"
 #include "net/asio.hpp"
 #include "proxy/server.hpp"
+#include "sys/files.hpp"
 
 #include <spdlog/spdlog.h>
 #include <vault_proxy/version.hpp>
 
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,7 +22,6 @@
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <utility>
 #include <vector>
@@ -89,14 +88,24 @@ std::string write_capability_file(const config::Config& cfg, const config::Env& 
     ensure_state_dir(dir);
     path = dir + "/capability-" + std::to_string(port);
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write the capability file " + path + ": " + std::strerror(errno));
-  ::fchmod(fd, 0600);
-  std::string line = token + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write the capability file " + path);
+  // A new inode, owner-only from its creation, renamed into place: a file planted at the path (or
+  // held open by someone since an earlier run) never receives the token, and a symlink or another
+  // user's file there is refused rather than followed or replaced.
+  try {
+    sys::write_file_atomic(path, token + "\n", 0600);
+  } catch (const sys::FileError& e) {
+    throw std::runtime_error(fmt::format("cannot write the capability file: {}", e.what()));
+  }
   return path;
+}
+
+/// The pid file, by the same rules as the capability file (mode 0644: a pid is no secret).
+void write_pid_file(const std::string& path) {
+  try {
+    sys::write_file_atomic(path, fmt::format("{}\n", ::getpid()), 0644);
+  } catch (const sys::FileError& e) {
+    throw std::runtime_error(fmt::format("cannot write the pid file: {}", e.what()));
+  }
 }
 
 std::string listen_url(const std::string& listen, std::uint16_t port) {
@@ -144,13 +153,14 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     server.bind();
     std::string where = cfg.upstream.url();
     if (cfg.connect_to) where += fmt::format(" (dialing {}:{})", cfg.connect_to->host, cfg.connect_to->port);
-    // The capability file is written before the "listening on" line, which supervisors (and
-    // `vault-proxy run`) take as the sign that the proxy is ready to use.
+    // The capability and pid files are written before the "listening on" line, which supervisors
+    // (and `vault-proxy run`) take as the sign that the proxy is ready to use.
     std::string capability_path;
     if (!server.capability().empty()) {
       core::RedactionSet::global().add(server.capability());
       capability_path = write_capability_file(cfg, env, server.port(), server.capability());
     }
+    if (cfg.pid_file) write_pid_file(*cfg.pid_file);
     spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
                  listen_url(cfg.listen, server.port()), where);
     if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
@@ -163,9 +173,6 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
           "no Cloudflare Access service token: set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET "
           "(or CF_ACCESS_CLIENT_ID_FILE / CF_ACCESS_CLIENT_SECRET_FILE, or $CREDENTIALS_DIRECTORY). "
           "Until then every proxied request gets 503 credentials_missing; /__vault-proxy/health still answers.");
-    }
-    if (cfg.pid_file) {
-      std::ofstream(*cfg.pid_file) << ::getpid() << '\n';
     }
     // RUNTIME-STATE HOOK (write the state file for stop/status here; remove it after run())
     RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url(), capability_path);  // removed at scope exit

@@ -22,12 +22,17 @@ struct EndpointResult {
   std::string detail; ///< why it is not "ok"
 };
 
-EndpointResult query_endpoint(const RuntimeState& s, std::chrono::milliseconds timeout) {
+EndpointResult query_endpoint(const FoundProxy& p, std::chrono::milliseconds timeout) {
+  const RuntimeState& s = p.state;
   std::string error;
+  auto host = loopback_connect_address(s.listen, error);
+  if (!host)
+    return {"error", nullptr,
+            fmt::format("refusing to query the proxy: the state file {} {}; nothing was sent", p.path, error)};
   // With --capability on, every local endpoint but health needs the prefix too.
   auto prefix = capability_prefix(s, error);
-  if (!prefix) return {"error", nullptr, error};
-  auto res = local_get(connect_address(s.listen), s.port, *prefix + "/__vault-proxy/status", timeout, error);
+  if (!prefix) return {"error", nullptr, error + "; nothing was sent"};
+  auto res = local_get(*host, s.port, *prefix + "/__vault-proxy/status", timeout, error);
   if (!res) return {"unreachable", nullptr, error};
   if (res->status == 404 && res->error_code == "not_found")
     return {"missing", nullptr,
@@ -120,18 +125,24 @@ void add_status(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", options->json, "print JSON on stdout");
   cmd->footer("The proxy is found through its state file in $VAULT_PROXY_STATE_DIR (else "
               "$XDG_RUNTIME_DIR/vault-proxy, else /tmp/vault-proxy-<uid>). Exit codes: 0 running, "
-              "4 not running.");
+              "1 the state directory is refused (another user's, or writable by others), 4 not running.");
   cmd->callback([options, &exit_code] { exit_code = run_status(*options, config::process_env()); });
 }
 
 int run_status(const StatusOptions& options, const config::Env& env) {
   Survey survey = survey_proxies(env, options.port);
+  if (!survey.refused.empty()) {
+    std::cerr << "vault-proxy status: " << survey.refused << "\n";
+    if (options.json)
+      std::cout << json{{"running", false}, {"state_dir", survey.dir}, {"refused", survey.refused}}.dump(2) << "\n";
+    return exit_failure;
+  }
   for (auto& n : survey.notes) std::cerr << "vault-proxy status: note: " << n << "\n";
 
   json proxies = json::array();
   std::vector<EndpointResult> endpoints;
   for (auto& p : survey.running) {
-    endpoints.push_back(query_endpoint(p.state, options.timeout));
+    endpoints.push_back(query_endpoint(p, options.timeout));
     proxies.push_back(proxy_json(p, endpoints.back()));
   }
   const bool running = !survey.running.empty();

@@ -68,7 +68,7 @@ class PidHandle {
  private:
   static bool alive(const RuntimeState& recorded) {
     auto l = check_liveness(recorded).liveness;
-    return l == Liveness::running || l == Liveness::not_vault_proxy;
+    return l == Liveness::running || l == Liveness::not_vault_proxy || l == Liveness::other_user;
   }
 
   int pid_;
@@ -132,6 +132,30 @@ StopOutcome stop_one(const FoundProxy& p, std::chrono::milliseconds timeout) {
   return out;
 }
 
+/// `stop --revert`: takes out the .mcp.json entries mcp-config wrote; reports into `report` and
+/// `lines`, and turns a failure into `rc` unless something worse is there already.
+void revert_entries(const StopOptions& o, json& report, std::vector<std::string>& lines, int& rc) {
+  try {
+    auto rep = revert_mcp_config(o.mcp_json, std::nullopt, false, false);
+    report["revert"] = {{"path", rep.path}, {"action", rep.action}, {"removed", rep.removed},
+                        {"gitignore", rep.gitignore}, {"warnings", rep.warnings}};
+    for (auto& w : rep.warnings) std::cerr << "vault-proxy stop: revert: " << w << "\n";
+    if (rep.action == "removed-file")
+      lines.push_back(fmt::format("removed {} (mcp-config had created it)", rep.path));
+    else if (rep.action == "removed-entry")
+      lines.push_back(fmt::format("removed the \"{}\" entry from {}", fmt::join(rep.removed, "\", \""),
+                                  rep.path));
+    if (rep.gitignore == "removed") lines.push_back("removed the .gitignore line that mcp-config had added");
+    // The emergency stop's goal is "no proxy, no entry": with --revert, nothing to stop is not a
+    // failure, so `stop --revert && …` goes on (docs/commands.md, the exit table).
+    if (rc == exit_not_running) rc = exit_ok;
+  } catch (const McpConfigError& e) {
+    std::cerr << "vault-proxy stop: revert: " << e.what() << "\n";
+    report["revert"] = {{"error", e.what()}};
+    if (rc == exit_ok || rc == exit_not_running) rc = e.exit_code;
+  }
+}
+
 }  // namespace
 
 void add_stop(CLI::App& app, int& exit_code) {
@@ -150,8 +174,9 @@ void add_stop(CLI::App& app, int& exit_code) {
   cmd->add_option("--mcp-json", o->mcp_json, "the .mcp.json --revert edits")->capture_default_str()->needs(revert);
   cmd->add_flag("--json", o->json, "print a JSON report on stdout");
   cmd->footer("Exit codes: 0 stopped (with --revert: also when none was running, once the entry is reverted), "
-              "1 refused (the state file names a process that is not the recorded proxy) or the proxy would not "
-              "die, 2 bad options or an invalid .mcp.json, 4 not running (without --revert).");
+              "1 refused (the state file names a process that is not the recorded proxy, or the state directory "
+              "is another user's or writable by others) or the proxy would not die, 2 bad options or an invalid "
+              ".mcp.json, 4 not running (without --revert).");
   cmd->callback([o, &exit_code] { exit_code = run_stop(*o, config::process_env()); });
 }
 
@@ -161,6 +186,11 @@ int run_stop(const StopOptions& o, const config::Env& env) {
   for (auto& n : survey.notes) std::cerr << "vault-proxy stop: note: " << n << "\n";
 
   int rc = exit_ok;
+  if (!survey.refused.empty()) {
+    std::cerr << "vault-proxy stop: " << survey.refused << ". Nothing was killed\n";
+    report["refused"] = survey.refused;
+    rc = exit_failure;
+  }
   std::vector<std::string> lines;
   for (auto& p : survey.running) {
     auto out = stop_one(p, o.timeout);
@@ -184,33 +214,13 @@ int run_stop(const StopOptions& o, const config::Env& env) {
     report["failed"].push_back({{"pid", p.state.pid}, {"port", p.state.port}, {"message", msg}});
     rc = exit_failure;
   }
-  if (survey.running.empty() && survey.impostors.empty()) {
+  if (survey.running.empty() && survey.impostors.empty() && survey.refused.empty()) {
     rc = exit_not_running;
     lines.push_back(fmt::format("vault-proxy is not running{} (no live proxy recorded in {}); nothing to stop",
                                 o.port ? fmt::format(" on port {}", *o.port) : "", survey.dir));
   }
 
-  if (o.revert) {
-    try {
-      auto rep = revert_mcp_config(o.mcp_json, std::nullopt, false, false);
-      report["revert"] = {{"path", rep.path}, {"action", rep.action}, {"removed", rep.removed},
-                          {"gitignore", rep.gitignore}, {"warnings", rep.warnings}};
-      for (auto& w : rep.warnings) std::cerr << "vault-proxy stop: revert: " << w << "\n";
-      if (rep.action == "removed-file")
-        lines.push_back(fmt::format("removed {} (mcp-config had created it)", rep.path));
-      else if (rep.action == "removed-entry")
-        lines.push_back(fmt::format("removed the \"{}\" entry from {}", fmt::join(rep.removed, "\", \""),
-                                    rep.path));
-      if (rep.gitignore == "removed") lines.push_back("removed the .gitignore line that mcp-config had added");
-      // The emergency stop's goal is "no proxy, no entry": with --revert, nothing to stop is not
-      // a failure, so `stop --revert && …` goes on (docs/commands.md, the exit table).
-      if (rc == exit_not_running) rc = exit_ok;
-    } catch (const McpConfigError& e) {
-      std::cerr << "vault-proxy stop: revert: " << e.what() << "\n";
-      report["revert"] = {{"error", e.what()}};
-      if (rc == exit_ok || rc == exit_not_running) rc = e.exit_code;
-    }
-  }
+  if (o.revert) revert_entries(o, report, lines, rc);
 
   if (o.json) {
     std::cout << report.dump(2) << "\n";

@@ -201,14 +201,22 @@ void Server::Impl::bind_unix() {
     std::filesystem::remove(path);
   }
   unix_acceptor.open(local());
-  // The socket is created with the umask's bits: close the window in which it is wider than asked.
-  mode_t old = ::umask(0177);
+  // bind(2) creates the socket file with mode 0777 & ~umask, so the umask alone gives it the mode
+  // asked for, from its creation on. A chmod(2) of the path afterwards would follow whatever is at
+  // the path by then (a symlink swapped in), and fchmod(2) on a socket descriptor changes the
+  // socket, not the file. bind runs before any other thread exists, so the process-wide umask
+  // affects nothing else.
+  mode_t old = ::umask(~static_cast<mode_t>(cfg.unix_socket_mode) & 0777);
   unix_acceptor.bind(local::endpoint(path), ec);
   ::umask(old);
   if (ec) throw ListenError("cannot listen on unix:" + path + ": " + ec.message());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & 07777) != cfg.unix_socket_mode)
+    throw ListenError(fmt::format("unix:{} is not the socket just bound with mode {:04o} (was it replaced?); stop "
+                                  "whoever else writes to that directory, or choose another path",
+                                  path, cfg.unix_socket_mode));
   unix_bound = true;
-  if (::chmod(path.c_str(), cfg.unix_socket_mode) != 0)
-    throw ListenError("cannot set mode of unix:" + path + ": " + std::string(std::strerror(errno)));
   unix_acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) throw ListenError("cannot listen on unix:" + path + ": " + ec.message());
 }

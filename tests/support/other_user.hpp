@@ -1,33 +1,56 @@
 #pragma once
-// A second local user for tests where another uid matters: the attacker on a shared machine, or a
-// non-root caller whose view of /proc depends on dumpability. Commands run as that uid through
-// setpriv(1). Only available when the tests run as root (CI does) and setpriv exists.
+// Other local users, for tests in which a second user is the attacker: commands run as another uid
+// through `setpriv --reuid=N --regid=N --clear-groups` (util-linux), which needs root. The uids
+// need no /etc/passwd entry. Each test picks its own uids, so tests running in parallel never
+// share a /tmp/vault-proxy-<uid> directory.
 
 #include "support/proxy_process.hpp"
 
 #include <sys/types.h>
 
-#include <optional>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace vp::test {
 
-/// An unprivileged uid (and gid of the same number) with no supplementary groups. It needs no
-/// /etc/passwd entry.
-class OtherUser {
- public:
-  /// The user, or nullopt when no second uid can be made here; then `why` says why.
-  static std::optional<OtherUser> make(uid_t uid, std::string& why);
+/// "" when this process can run commands as other uids; otherwise why it cannot (for GTEST_SKIP).
+std::string other_uids_unavailable();
 
-  uid_t uid() const noexcept { return uid_; }
-  /// `o` rewritten to run its binary as this user: setpriv becomes the binary.
-  ProxyProcess::Options wrap(ProxyProcess::Options o) const;
-  /// Hands `path` (a file or directory the test made) to this user.
-  void give(const std::string& path) const;
+/// The vault-proxy binary under test when every uid can reach and execute it; otherwise a copy in
+/// a mode 0755 directory (made once per test process).
+const std::string& binary_for_other_uids();
+
+/// Options that run `argv` (looked up on PATH) as `uid`, with gid `uid` and no supplementary
+/// groups, with exactly `env` (plus PATH). wait_ready is off.
+ProxyProcess::Options command_as(uid_t uid, std::vector<std::string> argv, std::map<std::string, std::string> env = {});
+
+/// command_as() for `vault-proxy <args>`.
+ProxyProcess::Options vault_proxy_as(uid_t uid, std::vector<std::string> args,
+                                     std::map<std::string, std::string> env = {});
+
+/// Runs `options` to completion: the exit code (128+signal), or -1 when it did not end in time.
+struct Finished {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+Finished run_to_end(ProxyProcess::Options options, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/// /tmp/vault-proxy-<uid>, the state directory a uid gets without VAULT_PROXY_STATE_DIR and
+/// XDG_RUNTIME_DIR.
+std::string default_state_dir(uid_t uid);
+
+/// Removes the default state directories of some uids when created and again when destroyed.
+class DefaultStateDirs {
+ public:
+  explicit DefaultStateDirs(std::vector<uid_t> uids);
+  DefaultStateDirs(const DefaultStateDirs&) = delete;
+  DefaultStateDirs& operator=(const DefaultStateDirs&) = delete;
+  ~DefaultStateDirs();
 
  private:
-  explicit OtherUser(uid_t uid) : uid_(uid) {}
-  uid_t uid_;
+  std::vector<uid_t> uids_;
 };
 
 }  // namespace vp::test

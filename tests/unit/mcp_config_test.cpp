@@ -489,5 +489,111 @@ TEST(McpConfigCommand, RevertWithoutANameRemovesEveryManagedEntry) {
   EXPECT_EQ(ojson::parse(read_file(p.mcp())).dump(), ojson::parse(other_servers).dump());
 }
 
+// ---- symlinks (issue 11, item 7) ---------------------------------------------------------------
+
+bool is_link(const std::string& path) { return fs::is_symlink(fs::symlink_status(path)); }
+
+TEST(McpConfigSymlinks, AGitignoreLinkOutOfTheRepositoryIsRefusedBeforeAnythingIsWritten) {
+  Project p;
+  TempDir home{"vp-home-"};
+  const std::string key = home.file("id_ed25519");
+  const std::string key_text = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n";
+  write_file(key, key_text, 0600);
+  fs::create_directory(p.dir.file(".git"));
+  ASSERT_EQ(::symlink(key.c_str(), p.dir.file(".gitignore").c_str()), 0);
+
+  auto r = run_captured(p.options(), p.env());
+  EXPECT_EQ(r.code, exit_failure);
+  EXPECT_NE(r.err.find("refusing to write " + p.dir.file(".gitignore") + ": it is a symbolic link to " + key +
+                       ", outside the repository " + fs::canonical(p.dir.path()).string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Replace the link with a regular file"), std::string::npos) << r.err;
+  EXPECT_EQ(test::read_file(key), key_text);
+  EXPECT_EQ(mode_of(key), 0600u);
+  EXPECT_TRUE(is_link(p.dir.file(".gitignore"))) << "the link was replaced by a file";
+  EXPECT_FALSE(fs::exists(p.mcp())) << "both files are checked before either is written";
+  EXPECT_EQ(r.err.find("BEGIN"), std::string::npos);
+
+  write_file(p.mcp(), R"({"mcpServers": {"infisical": {"env": {"VAULT_PROXY_MANAGED": "entry"}}}})");
+  auto o = p.options();
+  o.remove = true;
+  auto rm = run_captured(o, p.env());
+  EXPECT_EQ(rm.code, exit_failure) << "--remove follows the same rule";
+  EXPECT_NE(rm.err.find("it is a symbolic link to " + key), std::string::npos) << rm.err;
+  EXPECT_EQ(test::read_file(key), key_text);
+}
+
+TEST(McpConfigSymlinks, AnMcpJsonLinkOutOfTheRepositoryIsRefused) {
+  Project p;
+  TempDir elsewhere{"vp-elsewhere-"};
+  const std::string target = elsewhere.file("settings.json");
+  write_file(target, other_servers, 0644);
+  ASSERT_EQ(::symlink(target.c_str(), p.mcp().c_str()), 0);
+
+  auto r = run_captured(p.options(), p.env());
+  EXPECT_EQ(r.code, exit_failure);
+  EXPECT_NE(r.err.find("refusing to write " + p.mcp() + ": it is a symbolic link to " + target +
+                       ", and it is not in a git repository"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(test::read_file(target), other_servers);
+  EXPECT_EQ(mode_of(target), 0644u) << "the target's mode was changed";
+  EXPECT_TRUE(is_link(p.mcp()));
+
+  fs::create_directory(p.dir.file(".git"));  // a repository, but the target is still outside it
+  r = run_captured(p.options(), p.env());
+  EXPECT_EQ(r.code, exit_failure);
+  EXPECT_NE(r.err.find("outside the repository"), std::string::npos) << r.err;
+  EXPECT_EQ(test::read_file(target), other_servers);
+}
+
+TEST(McpConfigSymlinks, LinksToFilesInsideTheSameRepositoryAreFollowedAndKept) {
+  Project p;
+  fs::create_directory(p.dir.file(".git"));
+  fs::create_directory(p.dir.file("config"));
+  write_file(p.dir.file("config/mcp.json"), other_servers, 0600);
+  ASSERT_EQ(::symlink("config/mcp.json", p.mcp().c_str()), 0);
+  write_file(p.dir.file("config/ignore"), "node_modules/\n", 0644);
+  ASSERT_EQ(::symlink("ignore", p.dir.file("config/.gitignore").c_str()), 0);
+
+  auto r = run_captured(p.options(), p.env());
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_TRUE(is_link(p.mcp()));
+  EXPECT_TRUE(is_link(p.dir.file("config/.gitignore")));
+  auto doc = ojson::parse(test::read_file(p.dir.file("config/mcp.json")));
+  EXPECT_TRUE(doc["mcpServers"].contains("infisical"));
+  EXPECT_TRUE(doc["mcpServers"].contains("github"));
+  EXPECT_EQ(test::read_file(p.dir.file("config/ignore")), "node_modules/\n# added by vault-proxy mcp-config\nmcp.json\n");
+
+  auto o = p.options();
+  o.remove = true;
+  ASSERT_EQ(run_captured(o, p.env()).code, exit_ok);
+  EXPECT_EQ(ojson::parse(test::read_file(p.dir.file("config/mcp.json"))).dump(), ojson::parse(other_servers).dump());
+  EXPECT_EQ(test::read_file(p.dir.file("config/ignore")), "node_modules/\n");
+}
+
+TEST(McpConfigSymlinks, ALinkIntoTheGitDirectoryIsRefused) {
+  Project p;
+  fs::create_directories(p.dir.file(".git/info"));
+  write_file(p.dir.file(".git/info/exclude"), "# git ls-files --others --exclude-from=.git/info/exclude\n", 0644);
+  ASSERT_EQ(::symlink(".git/info/exclude", p.dir.file(".gitignore").c_str()), 0);
+  auto r = run_captured(p.options(), p.env());
+  EXPECT_EQ(r.code, exit_failure);
+  EXPECT_NE(r.err.find("refusing to write " + p.dir.file(".gitignore")), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(p.mcp()));
+}
+
+TEST(McpConfigFiles, AFileOthersCanWriteIsNotEdited) {
+  Project p;
+  write_file(p.mcp(), other_servers, 0666);
+  auto r = run_captured(p.options(), p.env());
+  EXPECT_EQ(r.code, exit_failure);
+  EXPECT_NE(r.err.find(p.mcp() + " is writable by its group or by others (mode 0666); refusing to edit it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(test::read_file(p.mcp()), other_servers);
+}
+
 }  // namespace
 }  // namespace vp::cli

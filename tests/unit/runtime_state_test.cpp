@@ -84,6 +84,76 @@ TEST(StateDir, SymlinkOrFileIsRefusedWithAFix) {
   EXPECT_THROW(ensure_state_dir(tmp.file("plain")), std::runtime_error);
 }
 
+constexpr uid_t other_uid = 4242;
+
+TEST(StateDir, TheReadSideRefusesAForeignOrOpenDirectoryAndRepairsNothing) {
+  TempDir tmp;
+  const std::string dir = tmp.file("state");
+  write_state(dir, sample());
+  EXPECT_EQ(state_dir_problem(dir), "");
+  EXPECT_EQ(state_dir_problem(tmp.file("missing")), "") << "no directory, no proxy: nothing to refuse";
+  ::chmod(dir.c_str(), 0755);
+  EXPECT_EQ(state_dir_problem(dir), "") << "readable by others is no reason to distrust it";
+
+  ::chmod(dir.c_str(), 0777);
+  const std::string open = state_dir_problem(dir);
+  EXPECT_NE(open.find("refusing to read the state directory " + dir + ": it is writable by its group or by "
+                      "others (mode 0777)"),
+            std::string::npos)
+      << open;
+  EXPECT_NE(open.find("VAULT_PROXY_STATE_DIR"), std::string::npos) << open;
+  EXPECT_EQ(mode_of(dir), 0777u) << "reading must not repair";
+  std::string problem;
+  EXPECT_TRUE(list_state_files(dir, std::nullopt, problem).empty()) << "nothing in a refused directory is read";
+  EXPECT_EQ(problem, open);
+  Survey s = survey_proxies(config::map_env({{"VAULT_PROXY_STATE_DIR", dir}}), std::nullopt);
+  EXPECT_EQ(s.refused, open);
+  EXPECT_TRUE(fs::exists(dir + "/serve-2019.json")) << "a refused directory is left as it is";
+
+  ::chmod(dir.c_str(), 0700);
+  fs::create_directory_symlink(dir, tmp.file("link"));
+  EXPECT_NE(state_dir_problem(tmp.file("link")).find("it is a symbolic link"), std::string::npos);
+  if (::geteuid() != 0) GTEST_SKIP() << "chown to another uid needs root";
+  ASSERT_EQ(::chown(dir.c_str(), other_uid, other_uid), 0);
+  EXPECT_NE(state_dir_problem(dir).find("it belongs to uid 4242, not to you (uid 0)"), std::string::npos)
+      << state_dir_problem(dir);
+}
+
+TEST(StateFile, EachFileIsOpenedWithoutFollowingALinkAndCheckedForOwnerAndMode) {
+  TempDir tmp;
+  const std::string dir = tmp.file("state");
+  auto good = write_state(dir, sample(4242, 2001));
+  // Links and loose files that hold valid state: none of them may be trusted.
+  write_file(tmp.file("elsewhere.json"), to_json(sample(4242, 2002)).dump(), 0600);
+  ASSERT_EQ(::symlink(tmp.file("elsewhere.json").c_str(), (dir + "/serve-2002.json").c_str()), 0);
+  write_file(dir + "/serve-2003.json", to_json(sample(4242, 2003)).dump(), 0666);
+  std::string problem;
+  auto files = list_state_files(dir, std::nullopt, problem);
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_TRUE(files[0].state);
+  EXPECT_FALSE(files[1].state);
+  EXPECT_EQ(files[1].problem, "is a symbolic link");
+  EXPECT_FALSE(files[2].state);
+  EXPECT_EQ(files[2].problem, "is writable by its group or by others (mode 0666)");
+  fs::remove(tmp.file("elsewhere.json"));
+  auto only = list_state_files(dir, 2002, problem);
+  ASSERT_EQ(only.size(), 1u) << "a link is listed (and refused) even when its target is missing";
+  EXPECT_FALSE(remove_state_file(dir + "/serve-2002.json", 4242)) << "a refused file is left for a human";
+  EXPECT_TRUE(fs::is_symlink(dir + "/serve-2002.json"));
+
+  Survey s = survey_proxies(config::map_env({{"VAULT_PROXY_STATE_DIR", dir}}), 2003);
+  ASSERT_EQ(s.notes.size(), 1u);
+  EXPECT_EQ(s.notes[0], "ignored the state file " + dir +
+                            "/serve-2003.json: it is writable by its group or by others (mode 0666); delete it if no "
+                            "proxy uses that port");
+  if (::geteuid() != 0) GTEST_SKIP() << "chown to another uid needs root";
+  ASSERT_EQ(::chown(good.c_str(), other_uid, other_uid), 0);
+  auto foreign = read_state_file(good);
+  ASSERT_TRUE(foreign);
+  EXPECT_FALSE(foreign->state);
+  EXPECT_EQ(foreign->problem, "belongs to uid 4242, not to you (uid 0)");
+}
+
 TEST(StateFile, WrittenAtomicallyWithMode0600AndReadBack) {
   TempDir tmp;
   const std::string dir = tmp.file("state");
@@ -133,6 +203,34 @@ TEST(StateFile, CapabilityFileIsRecordedAndItsPrefixRead) {
   EXPECT_FALSE(capability_prefix(s, error)) << "a prefix with a slash is not one the proxy wrote";
 }
 
+TEST(StateFile, ACapabilityFileTheProxyDidNotWriteIsRefused) {
+  TempDir tmp;
+  RuntimeState s = sample();
+  // Any file the caller can read, e.g. a private key: its first line must never go into a request.
+  write_file(tmp.file("id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\n", 0600);
+  ASSERT_EQ(::symlink(tmp.file("id_ed25519").c_str(), tmp.file("link").c_str()), 0);
+  write_file(tmp.file("shared"), "tok3nABC\n", 0640);
+  struct Case {
+    std::string file;
+    std::string want;
+  };
+  std::vector<Case> cases = {{tmp.file("link"), tmp.file("link") + " is a symbolic link"},
+                             {tmp.file("shared"), tmp.file("shared") + " is readable by its group or by others (mode 0640)"}};
+  if (::geteuid() == 0) {
+    write_file(tmp.file("foreign"), "tok3nABC\n", 0600);
+    EXPECT_EQ(::chown(tmp.file("foreign").c_str(), other_uid, other_uid), 0);
+    cases.push_back({tmp.file("foreign"), tmp.file("foreign") + " belongs to uid 4242, not to you (uid 0)"});
+  }
+  for (const auto& c : cases) {
+    s.capability_file = c.file;
+    std::string error;
+    EXPECT_FALSE(capability_prefix(s, error)) << c.file;
+    EXPECT_NE(error.find("refusing to use the capability file"), std::string::npos) << error;
+    EXPECT_NE(error.find(c.want), std::string::npos) << error;
+    EXPECT_EQ(error.find("BEGIN"), std::string::npos) << "the file's content is never quoted";
+  }
+}
+
 TEST(StateFile, ListingIgnoresOtherNamesAndReportsBrokenFiles) {
   TempDir tmp;
   const std::string dir = tmp.file("state");
@@ -142,7 +240,9 @@ TEST(StateFile, ListingIgnoresOtherNamesAndReportsBrokenFiles) {
   write_file(dir + "/serve-2700.json", R"({"pid": 5, "port": 2700})");
   write_file(dir + "/run-1.log", "log");
   write_file(dir + "/serve-abc.json", "{}");
-  auto all = list_state_files(dir);
+  std::string dir_problem;
+  auto all = list_state_files(dir, std::nullopt, dir_problem);
+  EXPECT_EQ(dir_problem, "");
   ASSERT_EQ(all.size(), 4u);
   EXPECT_EQ(all[0].state->port, 2500);
   EXPECT_FALSE(all[1].state);
@@ -150,10 +250,11 @@ TEST(StateFile, ListingIgnoresOtherNamesAndReportsBrokenFiles) {
   EXPECT_FALSE(all[2].state);
   EXPECT_NE(all[2].problem.find("proc_start_ticks"), std::string::npos) << "no start time, no trust";
   EXPECT_EQ(all[3].state->port, 3000);
-  auto one = list_state_files(dir, 3000);
+  auto one = list_state_files(dir, 3000, dir_problem);
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0].state->pid, 10);
-  EXPECT_TRUE(list_state_files(tmp.file("missing")).empty());
+  EXPECT_TRUE(list_state_files(tmp.file("missing"), std::nullopt, dir_problem).empty());
+  EXPECT_EQ(dir_problem, "") << "a missing directory is no refusal: nothing runs";
 }
 
 TEST(StateFile, RemovalKeepsAFileANewerProxyWrote) {
@@ -179,10 +280,25 @@ TEST(ProcStat, CommandNamesWithSpacesAndParensParse) {
   EXPECT_FALSE(parse_proc_stat("1 (x) S 1 2"));
 }
 
+TEST(ProcStatus, TheUidLineGivesRealAndEffectiveUid) {
+  ProcInfo info;
+  EXPECT_TRUE(parse_proc_status_uids("Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t1001\t1002\t1003\n"
+                                     "Gid:\t100\t100\t100\t100\n",
+                                     info));
+  EXPECT_EQ(info.uid, uid_t{1000});
+  EXPECT_EQ(info.euid, uid_t{1001});
+  ProcInfo none;
+  EXPECT_FALSE(parse_proc_status_uids("Name:\tx\nGid:\t1\t1\t1\t1\n", none));
+  EXPECT_FALSE(none.uid);
+  EXPECT_FALSE(parse_proc_status_uids("Uid:\tnot numbers\n", none));
+}
+
 TEST(ProcStat, ThisProcessIsReadable) {
   auto self = read_proc(static_cast<int>(::getpid()));
   ASSERT_TRUE(self);
   EXPECT_NE(self->start_ticks, 0u);
+  EXPECT_EQ(self->uid, ::getuid());
+  EXPECT_EQ(self->euid, ::geteuid());
   ASSERT_TRUE(self->exe);
   EXPECT_NE(self->exe->find("vp_unit_tests"), std::string::npos) << *self->exe;
   EXPECT_FALSE(read_proc(dead_pid()));
@@ -207,6 +323,7 @@ TEST(Liveness, ClassifiesEveryCase) {
     p.start_ticks = ticks;
     p.exe = std::move(exe);
     p.argv0 = std::move(argv0);
+    p.uid = p.euid = ::geteuid();
     return std::optional<ProcInfo>(p);
   };
   EXPECT_EQ(classify(rec, std::nullopt).liveness, Liveness::gone);
@@ -224,6 +341,28 @@ TEST(Liveness, ClassifiesEveryCase) {
       << "the exe link of a non-dumpable proxy of another user is unreadable; argv[0] decides";
   EXPECT_EQ(classify(rec, proc('S', 123456, "/usr/bin/sleep", "vault-proxy")).liveness, Liveness::not_vault_proxy)
       << "a readable exe wins over a forgeable argv[0]";
+}
+
+TEST(Liveness, AnotherUsersProcessIsNeverTheProxy) {
+  const RuntimeState rec = sample();
+  ProcInfo p;
+  p.state = 'S';
+  p.start_ticks = 123456;
+  p.exe = "/usr/local/bin/vault-proxy";
+  p.uid = p.euid = 1000;
+  EXPECT_EQ(classify(rec, p, 1000).liveness, Liveness::running);
+  p.uid = p.euid = other_uid;
+  auto other = classify(rec, p, 1000);
+  EXPECT_EQ(other.liveness, Liveness::other_user);
+  EXPECT_EQ(other.detail, "pid 4242 belongs to uid 4242, not to you (uid 1000), so it is not your proxy");
+  p.uid = 1000;  // a set-uid process: real uid ours, effective uid not
+  EXPECT_EQ(classify(rec, p, 1000).liveness, Liveness::other_user);
+  p.uid.reset();
+  p.euid.reset();
+  EXPECT_EQ(classify(rec, p, 1000).liveness, Liveness::other_user) << "an unknown owner is never 'running'";
+  p.start_ticks = 7;
+  p.uid = p.euid = other_uid;
+  EXPECT_EQ(classify(rec, p, 1000).liveness, Liveness::pid_reused) << "a recycled pid is stale, whoever has it";
 }
 
 TEST(Liveness, LiveProcessesOnThisHost) {
@@ -292,6 +431,18 @@ TEST(Helpers, PortsDurationsUrls) {
   EXPECT_EQ(proxy_url("0.0.0.0", 2019), "http://127.0.0.1:2019");
   EXPECT_EQ(proxy_url("::", 2019), "http://[::1]:2019");
   EXPECT_EQ(proxy_url("::1", 80), "http://[::1]:80");
+  for (auto [listen, want] : std::vector<std::pair<std::string, std::string>>{
+           {"127.0.0.1", "127.0.0.1"}, {"127.8.9.10", "127.8.9.10"}, {"0.0.0.0", "127.0.0.1"}, {"::", "::1"},
+           {"[::1]", "::1"}, {"localhost", "127.0.0.1"}, {"", "127.0.0.1"}}) {
+    std::string problem;
+    EXPECT_EQ(loopback_connect_address(listen, problem), want) << listen;
+    EXPECT_EQ(problem, "") << listen;
+  }
+  for (std::string listen : {"203.0.113.7", "10.0.0.1", "2001:db8::1", "vault.example", "::ffff:127.0.0.1"}) {
+    std::string problem;
+    EXPECT_FALSE(loopback_connect_address(listen, problem)) << listen;
+    EXPECT_EQ(problem, "records the listen address '" + listen + "', which is not a loopback address");
+  }
   EXPECT_FALSE(seconds_since("yesterday"));
   auto s = seconds_since("2000-01-01T00:00:00Z");
   ASSERT_TRUE(s);
