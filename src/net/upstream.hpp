@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/framing.hpp"
 #include "net/asio.hpp"
 #include "net/tls_stream.hpp"
 
@@ -28,7 +29,7 @@ struct Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   net_tls::TlsStream stream;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{core::read_buffer_limit};  // bounds a chunk-size line and the trailers too
   clock::time_point idle_since{};
   std::uint64_t requests = 0;  ///< responses completed on this connection
 
