@@ -397,7 +397,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   std::optional<http::response_parser<http::buffer_body>> res_holder;
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    conn = attempt == 0 ? w_.pool.take_idle(replayable) : nullptr;
+    conn = attempt == 0 ? w_.pool.take_idle() : nullptr;
     if (conn) {
       reused = true;
     } else {
