@@ -101,6 +101,7 @@ class Session {
   net::awaitable<Outcome> refuse_body(core::BodyFault fault, const error_code& ec, unsigned version,
                                       AccessRecord& rec);
   void log(const AccessRecord& rec, clock::time_point start);
+  void note_upstream_error(ErrorCode code, const std::string& detail, AccessRecord& rec);
   void abort_client();
 
   // Appends a body piece to `out` framed for its receiver: as it is for a Content-Length (or
@@ -144,6 +145,15 @@ void Session<Protocol>::abort_client() {
   error_code ignored;
   client_.socket().set_option(net::socket_base::linger(true, 0), ignored);  // no-op on Unix sockets
   client_.socket().close(ignored);
+}
+
+// Counts, logs and records an upstream fault (the ready probe shows the last one).
+template <class Protocol>
+void Session<Protocol>::note_upstream_error(ErrorCode code, const std::string& detail, AccessRecord& rec) {
+  w_.shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("upstream error {}: {}", code_name(code), detail);
+  w_.shared.note_error(code_name(code), detail);
+  rec.error = code_name(code);
 }
 
 template <class Protocol>
@@ -305,7 +315,8 @@ net::awaitable<Outcome> Session<Protocol>::refuse_body(core::BodyFault fault, co
   if (fault == core::BodyFault::too_large) {
     co_return co_await respond_error(
         ErrorCode::header_too_large,
-        fmt::format("vault-proxy refused the request body: a chunk-size line or the trailer section is over {} bytes",
+        fmt::format("vault-proxy refused the request body: a chunk-size line or the trailer section "
+                    "is over {} bytes",
                     core::read_buffer_limit),
         version, false, rec);
   }
@@ -350,9 +361,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     req.content_length(*content_length);
 
   auto fail = [&](ErrorCode code, const std::string& detail) -> net::awaitable<Outcome> {
-    shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("upstream error {}: {}", code_name(code), detail);
-    shared.note_error(code_name(code), detail);
+    note_upstream_error(code, detail, rec);
     co_return co_await respond_error(code, {}, client_version, client_keep_alive && !has_body, rec);
   };
 
@@ -436,7 +445,8 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         // its connection is discarded, and the client gets nothing more.
         if (auto rec_ec = co_await read_piece()) {
           if (auto fault = core::body_fault(rec_ec))
-            rec.error = code_name(*fault == core::BodyFault::too_large ? ErrorCode::header_too_large : ErrorCode::bad_request);
+            rec.error = code_name(*fault == core::BodyFault::too_large ? ErrorCode::header_too_large
+                                                                       : ErrorCode::bad_request);
           co_return Outcome::abort;
         }
         more = req.body().more;
@@ -601,10 +611,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       const ErrorCode code = core::body_fault(ec) ? ErrorCode::upstream_protocol : ErrorCode::upstream_closed;
       const std::string detail = "response body cut short: " + ec.message();
       if (!header_sent) co_return co_await fail(code, detail);
-      shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("upstream error {}: {}", code_name(code), detail);
-      shared.note_error(code_name(code), detail);
-      rec.error = code_name(code);
+      note_upstream_error(code, detail, rec);
       rec.status = 0;
       co_return Outcome::abort;
     };

@@ -101,7 +101,8 @@ class Limits : public ProxyTest {
       reply.close_after = true;
       return reply;
     });
-    start(ProxySetup{}.without_upstream().with_env(rss_child_env()).with_env({{"VAULT_PROXY_CONNECT_TO", raw_->address()}}));
+    start(ProxySetup{}.without_upstream().with_env(rss_child_env()).with_env(
+        {{"VAULT_PROXY_CONNECT_TO", raw_->address()}}));
     EXPECT_EQ(http_get(port(), "/ok").status, 200u);
     return proxy().status_kb("VmRSS").value_or(0);
   }
@@ -194,9 +195,9 @@ TEST_F(Limits, ChunkExtensionOf256MiBFromTheUpstreamIs502AndRssStaysFlat) {
 TEST_F(Limits, TrailerSectionOf256MiBFromTheUpstreamResetsTheClientAndRssStaysFlat) {
   // A first chunk as large as the relay block, so the header and that chunk reach the client
   // before the trailers begin.
-  const auto before = start_with_hostile_upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n" +
-                                                      std::string(0x10000, 'b') + "\r\n0\r\n",
-                                                  repeated(trailer_line, piece_size));
+  const auto before = start_with_hostile_upstream(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n" + std::string(0x10000, 'b') + "\r\n0\r\n",
+      repeated(trailer_line, piece_size));
   {
     HttpClient c(port(), 20s);
     std::string why;
