@@ -95,6 +95,15 @@ HeaderScan HeaderScanner::within_limits(HeaderScan scan, std::size_t buffered) c
   return scan;
 }
 
+std::optional<BodyFault> body_fault(const beast::error_code& ec) {
+  // The read loop reports a full buffer as buffer_overflow (http::async_read_some); end_of_stream
+  // and partial_message are the peer leaving, not a fault of the bytes.
+  if (ec == http::error::buffer_overflow) return BodyFault::too_large;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+  if (ec.category() == make_error_code(http::error::bad_chunk).category()) return BodyFault::malformed;
+  return std::nullopt;
+}
+
 std::optional<std::string_view> check_framing_fields(const http::fields& fields) {
   std::size_t lengths = 0;
   for (auto [it, end] = fields.equal_range(http::field::content_length); it != end; ++it) {

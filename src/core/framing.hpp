@@ -19,6 +19,24 @@ struct HeaderLimits {
   std::size_t line = 8 * 1024;     ///< the start line (request line or status line)
 };
 
+/// The most bytes a connection's read buffer holds, client side and upstream side. A header block
+/// must fit in it; so must a chunk-size line with its extensions and a trailer section, which
+/// Beast's parser also needs whole in the buffer (it looks for the line's CRLF, or for the empty line
+/// after the trailers, before it parses them) and limits in no other way. RFC 9112 §7.1.1 and
+/// §7.1.2 let a recipient limit both; this is that limit, the same as a header block's.
+inline constexpr std::size_t read_buffer_limit = HeaderLimits{}.header;
+
+/// Why Beast's parser refused a message body.
+enum class BodyFault {
+  too_large,  ///< a chunk-size line or the trailer section did not fit the read buffer
+  malformed,  ///< broken chunked framing
+};
+
+/// The fault behind a body read's error, or nullopt when the read failed for another reason (the
+/// peer went away, a timeout): the first is answered 431 (client) or 502 (upstream), the second
+/// 400 or 502, the rest not at all.
+std::optional<BodyFault> body_fault(const beast::error_code& ec);
+
 /// Where the end of a header block is, scanning bytes as they arrive.
 struct HeaderScan {
   enum class State { need_more, complete, malformed, line_too_long, header_too_large };

@@ -22,6 +22,20 @@ Pool::Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const con
   idle_.reserve(cfg.pool_size);
 }
 
+// An HTTP/1.1 response carries nothing that ties it to its request: bytes an upstream sends
+// between responses would be read as the answer to the next request on that connection, and every
+// later request on it would get the answer of the one before. So a connection goes back to the
+// pool only when nothing waits to be read in its buffer or in OpenSSL's (read-ahead takes every
+// record the socket holds, including ones after the response), which costs no system call; and it
+// comes out of the pool only when the kernel holds nothing for it either, which costs one
+// recv(MSG_PEEK | MSG_DONTWAIT) per reuse, whatever the request (a bodiless GET used to skip it and
+// rely on its replay, which sees a close but not a stray response). Watching idle connections with
+// an async_wait on readability would close them sooner, but costs an operation started and
+// cancelled per request, and a reuse would still need the check, since the wait's handler may not
+// have run yet when bytes have arrived. Bytes that arrive after the check, while the request is on
+// its way, cannot be told from the answer: that is HTTP/1.1.
+bool has_unread(Connection& c) { return c.buffer.size() != 0 || c.stream.has_pending(); }
+
 bool peer_closed(tcp::socket& socket) {
   char byte;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -30,14 +44,12 @@ bool peer_closed(tcp::socket& socket) {
   return errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
-std::unique_ptr<Connection> Pool::take_idle(bool replayable) {
+std::unique_ptr<Connection> Pool::take_idle() {
   auto now = clock::now();
   while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
-    auto& sock = c->stream.socket();
-    if (now - c->idle_since >= cfg_.timeouts.upstream_idle || c->buffer.size() != 0 ||
-        (!replayable && peer_closed(sock))) {
+    if (now - c->idle_since >= cfg_.timeouts.upstream_idle || peer_closed(c->stream.socket())) {
       ++stats_.stale_dropped;
       continue;
     }
@@ -57,6 +69,10 @@ void Pool::lend(Connection& c) const {
 }
 
 void Pool::give_back(std::unique_ptr<Connection> c) {
+  if (has_unread(*c)) {
+    ++stats_.unread_dropped;
+    return;
+  }
   if (idle_.size() >= cfg_.pool_size) return;
   c->idle_since = clock::now();
   idle_.push_back(std::move(c));

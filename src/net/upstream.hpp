@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/framing.hpp"
 #include "net/asio.hpp"
 #include "net/tls_stream.hpp"
 
@@ -28,7 +29,7 @@ struct Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   net_tls::TlsStream stream;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{core::read_buffer_limit};  // bounds a chunk-size line and the trailers too
   clock::time_point idle_since{};
   std::uint64_t requests = 0;  ///< responses completed on this connection
 
@@ -49,7 +50,8 @@ struct ConnectResult {
 struct PoolStats {
   std::uint64_t connects = 0;       ///< new connections (TLS handshakes started)
   std::uint64_t reuses = 0;         ///< requests served on a pooled connection
-  std::uint64_t stale_dropped = 0;  ///< idle connections found closed or expired
+  std::uint64_t stale_dropped = 0;  ///< idle connections found closed, expired, or sent bytes
+  std::uint64_t unread_dropped = 0; ///< connections not pooled: bytes waited after the response
 };
 
 /// Per-worker pool of idle upstream connections.
@@ -57,14 +59,13 @@ class Pool {
  public:
   Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg);
 
-  /// An idle connection that still looks alive (not expired, peer has not closed), or null.
-  /// `replayable`: the caller will replay the request on a fresh connection if this one turns out
-  /// closed before any response byte (a bodiless idempotent request), so the liveness probe, one
-  /// recv(MSG_PEEK) system call per request, is skipped.
-  std::unique_ptr<Connection> take_idle(bool replayable = false);
+  /// An idle connection that is not expired and on which nothing arrived while it idled, neither
+  /// a close nor a byte (one recv(MSG_PEEK) system call per connection looked at), or null.
+  std::unique_ptr<Connection> take_idle();
   /// A new, handshaken connection.
   net::awaitable<ConnectResult> connect();
-  /// Keeps a connection that finished a response cleanly; drops it when the pool is full.
+  /// Keeps a connection that finished a response cleanly, unless bytes wait to be read on it (in
+  /// its buffer or in OpenSSL's); drops it when the pool is full.
   void give_back(std::unique_ptr<Connection> c);
   /// Drops every idle connection.
   void clear() { idle_.clear(); }
@@ -86,5 +87,8 @@ class Pool {
 
 /// True when the peer has closed (or sent unexpected bytes on) an idle socket.
 bool peer_closed(tcp::socket& socket);
+/// True when bytes wait in the connection's read buffer or in OpenSSL's (read-ahead), so a read
+/// would return them without touching the socket.
+bool has_unread(Connection& c);
 
 }  // namespace vp::upstream

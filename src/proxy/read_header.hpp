@@ -37,7 +37,8 @@ struct NoOp {
 /// some clients send after a body) are skipped. On `ok` the parser has consumed the header and
 /// `buf` holds whatever followed it. `on_first_byte` runs once, when the first byte of the header
 /// is in `buf` (at once if it already is): the caller switches from an idle timer to the header
-/// timer there, so a header that trickles in after a kept-alive request is still bounded.
+/// timer there, so a header that trickles in after a kept-alive request is still bounded. A header
+/// that fills `buf` up to its max_size() without ending is `header_too_large`.
 template <class Stream, class Parser, class OnFirstByte = NoOp>
 net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, Parser& parser,
                                        HeaderLimits limits, OnFirstByte on_first_byte = {}) {
@@ -85,10 +86,17 @@ net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, 
         co_return out;
       }
     }
+    // A full buffer without a whole header: the block is larger than the buffer's bound
+    // (core::read_buffer_limit, the header limit), and prepare() would throw.
+    const std::size_t room = buf.max_size() - buf.size();
+    if (room == 0) {
+      out.result = HeaderRead::Result::header_too_large;
+      co_return out;
+    }
     // 1 KiB holds a typical header (and a small body after it); a larger one grows the buffer.
     // Every client connection and every pooled upstream connection keeps this buffer, so its
     // size is counted once per connection at c=1024 (docs/BENCHMARKS.md, memory).
-    auto space = buf.prepare(std::max<std::size_t>(1024, buf.capacity() - buf.size()));
+    auto space = buf.prepare(std::min(room, std::max<std::size_t>(1024, buf.capacity() - buf.size())));
     auto [ec, n] = co_await stream.async_read_some(space, net::as_tuple(net::use_awaitable));
     buf.commit(n);
     out.bytes_read += n;

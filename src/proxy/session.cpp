@@ -98,7 +98,10 @@ class Session {
                                         bool keep_alive, AccessRecord& rec);
   net::awaitable<Outcome> respond(http::response<http::string_body>& res, bool keep_alive,
                                   AccessRecord& rec);
+  net::awaitable<Outcome> refuse_body(core::BodyFault fault, const error_code& ec, unsigned version,
+                                      AccessRecord& rec);
   void log(const AccessRecord& rec, clock::time_point start);
+  void note_upstream_error(ErrorCode code, const std::string& detail, AccessRecord& rec);
   void abort_client();
 
   // Appends a body piece to `out` framed for its receiver: as it is for a Content-Length (or
@@ -109,7 +112,7 @@ class Session {
 
   Worker& w_;
   net_util::DeadlineStream<Protocol> client_;
-  beast::flat_buffer cbuf_;
+  beast::flat_buffer cbuf_{core::read_buffer_limit};  // bounds a chunk-size line and the trailers too
   SessionHandle handle_;
   RelayBuffer relay_{w_.blocks};  // body buffer, held only while a body moves
   std::string hdr_;         // the header being sent, serialised flat (core/wire.hpp)
@@ -142,6 +145,15 @@ void Session<Protocol>::abort_client() {
   error_code ignored;
   client_.socket().set_option(net::socket_base::linger(true, 0), ignored);  // no-op on Unix sockets
   client_.socket().close(ignored);
+}
+
+// Counts, logs and records an upstream fault (the ready probe shows the last one).
+template <class Protocol>
+void Session<Protocol>::note_upstream_error(ErrorCode code, const std::string& detail, AccessRecord& rec) {
+  w_.shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("upstream error {}: {}", code_name(code), detail);
+  w_.shared.note_error(code_name(code), detail);
+  rec.error = code_name(code);
 }
 
 template <class Protocol>
@@ -301,6 +313,24 @@ net::awaitable<Outcome> Session<Protocol>::respond_error(ErrorCode code, std::st
   co_return co_await respond(res, keep_alive, rec);
 }
 
+// A request body refused before any of it went upstream.
+template <class Protocol>
+net::awaitable<Outcome> Session<Protocol>::refuse_body(core::BodyFault fault, const error_code& ec,
+                                                       unsigned version, AccessRecord& rec) {
+  w_.shared.counters.refused.fetch_add(1, std::memory_order_relaxed);
+  if (fault == core::BodyFault::too_large) {
+    co_return co_await respond_error(
+        ErrorCode::header_too_large,
+        fmt::format("vault-proxy refused the request body: a chunk-size line or the trailer section "
+                    "is over {} bytes",
+                    core::read_buffer_limit),
+        version, false, rec);
+  }
+  co_return co_await respond_error(
+      ErrorCode::bad_request, fmt::format("vault-proxy refused a malformed request body: {}", ec.message()), version,
+      false, rec);
+}
+
 template <class Protocol>
 net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::buffer_body>& req_p,
                                          AccessRecord& rec) {
@@ -341,9 +371,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     req.content_length(*content_length);
 
   auto fail = [&](ErrorCode code, const std::string& detail) -> net::awaitable<Outcome> {
-    shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("upstream error {}: {}", code_name(code), detail);
-    shared.note_error(code_name(code), detail);
+    note_upstream_error(code, detail, rec);
     co_return co_await respond_error(code, {}, client_version, client_keep_alive && !has_body, rec);
   };
 
@@ -370,12 +398,9 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     if (cbuf_.capacity() < relay_buffer_size) cbuf_.reserve(relay_buffer_size);
     do {
       if (auto ec = co_await read_piece()) {
-        if (is_disconnect(ec) || ec.category() != make_error_code(http::error::bad_chunk).category())
-          co_return Outcome::abort;
-        shared.counters.refused.fetch_add(1, std::memory_order_relaxed);
-        co_return co_await respond_error(
-            ErrorCode::bad_request, fmt::format("vault-proxy refused a malformed request body: {}", ec.message()),
-            client_version, false, rec);
+        auto fault = core::body_fault(ec);
+        if (!fault) co_return Outcome::abort;
+        co_return co_await refuse_body(*fault, ec, client_version, rec);
       }
     } while (req.body().size == 0 && req.body().more);
     holding = true;
@@ -391,7 +416,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   std::optional<http::response_parser<http::buffer_body>> res_holder;
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    conn = attempt == 0 ? w_.pool.take_idle(replayable) : nullptr;
+    conn = attempt == 0 ? w_.pool.take_idle() : nullptr;
     if (conn) {
       reused = true;
     } else {
@@ -428,7 +453,12 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
       while (more) {
         // The client vanished or sent a broken body: the upstream saw a partial request, so
         // its connection is discarded, and the client gets nothing more.
-        if (auto rec_ec = co_await read_piece()) co_return Outcome::abort;
+        if (auto rec_ec = co_await read_piece()) {
+          if (auto fault = core::body_fault(rec_ec))
+            rec.error = code_name(*fault == core::BodyFault::too_large ? ErrorCode::header_too_large
+                                                                       : ErrorCode::bad_request);
+          co_return Outcome::abort;
+        }
         more = req.body().more;
         if (req.body().size == 0 && more) continue;  // the read parsed framing only
         nout = frame_piece(out, 0, relay_.data(), req.body().size, more, chunked_body);
@@ -587,14 +617,16 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     if (!peek.empty() || rp.is_done()) {
       if (!co_await send(peek.data(), peek.size(), !rp.is_done())) co_return Outcome::abort;
     }
-    // The upstream died mid-body: the client must not see a message that looks complete.
-    auto cut_short = [&](const error_code& ec) {
-      shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("upstream error upstream_closed: response body cut short: {}", ec.message());
-      shared.note_error(code_name(ErrorCode::upstream_closed), "response body cut short: " + ec.message());
-      rec.error = code_name(ErrorCode::upstream_closed);
+    // The upstream broke the body (died, stalled, or sent a chunk-size line or trailers that do not
+    // fit the read buffer). Before the header went out the client gets a 502 like any upstream
+    // fault; after it, a reset: the client must not see a message that looks complete.
+    auto cut_short = [&](const error_code& ec) -> net::awaitable<Outcome> {
+      const ErrorCode code = core::body_fault(ec) ? ErrorCode::upstream_protocol : ErrorCode::upstream_closed;
+      const std::string detail = "response body cut short: " + ec.message();
+      if (!header_sent) co_return co_await fail(code, detail);
+      note_upstream_error(code, detail, rec);
       rec.status = 0;
-      return Outcome::abort;
+      co_return Outcome::abort;
     };
     if (peek.empty() && !rp.is_done() && res_length && !res_chunked) {
       // A Content-Length body is opaque bytes of a known length: it goes from the TLS stream
@@ -614,7 +646,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, relay_.size()));
         conn->stream.expires_after(t.body_inactivity);
         auto [rec_ec, n] = co_await net_tls::read_some(conn->stream, net::buffer(relay_.data(), want));
-        if (rec_ec) co_return cut_short(rec_ec);
+        if (rec_ec) co_return co_await cut_short(rec_ec);
         left -= n;
         if (!co_await send(relay_.data(), n, left > 0)) co_return Outcome::abort;  // client gone
       }
@@ -628,7 +660,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
         res.body().size = relay_.size();
         conn->stream.expires_after(t.body_inactivity);
         auto [rec_ec, rn] = co_await http::async_read_some(conn->stream, conn->buffer, rp, as_tuple(use_awaitable));
-        if (rec_ec && rec_ec != http::error::need_buffer) co_return cut_short(rec_ec);
+        if (rec_ec && rec_ec != http::error::need_buffer) co_return co_await cut_short(rec_ec);
         const std::size_t size = relay_.size() - res.body().size;
         const bool more = !rp.is_done();
         if (size == 0 && more) continue;

@@ -233,6 +233,63 @@ TEST_F(Faults, UpstreamHeaderJustOverTheLimitIs502) {
   expect_recovered_on_a_new_connection("/big-header");
 }
 
+// ---- bytes nobody asked for ----------------------------------------------------------------------
+
+/// An answer whose body is the request's method and target, so a client can tell its own answer.
+std::string echo_reply(const RawRequest& r) {
+  const std::string body = r.head.substr(0, r.head.find(' ')) + " " + r.target;
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+constexpr std::string_view unsolicited_response = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nunsolicited";
+
+/// Sends `method target` on a new client connection and expects the answer to that request.
+void expect_own_answer(std::uint16_t port, const std::string& method, const std::string& target) {
+  ClientRequest req;
+  req.method = method;
+  req.target = target;
+  auto res = http_request(port, req);
+  EXPECT_EQ(res.status, 200u) << method << " " << target << ": " << res.body;
+  EXPECT_EQ(res.body, method + " " + target) << "the answer to another request reached this client";
+}
+
+TEST_F(Faults, AResponseNobodyAskedForThatArrivesWithTheAnswerReachesNoClient) {
+  // Both TLS records arrive in one segment, so OpenSSL's read-ahead holds the second one while the
+  // socket itself is empty.
+  raw_ = std::make_unique<RawUpstream>(shared_pki().valid, [](const RawRequest& r) {
+    RawReply reply{echo_reply(r)};
+    reply.unsolicited = unsolicited_response;
+    return reply;
+  });
+  // One worker, one pool: every request would take the connection the one before it used.
+  start(ProxySetup{}.without_upstream().with_env(
+      {{"VAULT_PROXY_CONNECT_TO", raw_->address()}, {"VAULT_PROXY_THREADS", "1"}}));
+  // GET skips the probe a POST gets; both must see their own answers.
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/one"}, {"GET", "/two"}, {"POST", "/three"}, {"GET", "/four"}, {"POST", "/five"}})
+    expect_own_answer(port(), method, target);
+  EXPECT_EQ(raw_->requests().size(), 5u);
+}
+
+TEST_F(Faults, AResponseNobodyAskedForThatArrivesWhileTheConnectionIdlesReachesNoClient) {
+  raw_ = std::make_unique<RawUpstream>(shared_pki().valid, [](const RawRequest& r) {
+    RawReply reply{echo_reply(r)};
+    reply.unsolicited = unsolicited_response;
+    reply.unsolicited_delay = 300ms;
+    return reply;
+  });
+  start(ProxySetup{}.without_upstream().with_env(
+      {{"VAULT_PROXY_CONNECT_TO", raw_->address()}, {"VAULT_PROXY_THREADS", "1"}}));
+  std::size_t sent = 0;
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/one"}, {"GET", "/two"}, {"POST", "/three"}, {"GET", "/four"}}) {
+    expect_own_answer(port(), method, target);
+    // The extra response is in the proxy's socket before the next request takes the connection.
+    ASSERT_TRUE(raw_->wait_for_unsolicited(++sent, 5s));
+  }
+  EXPECT_EQ(raw_->requests().size(), 4u);
+}
+
 // ---- client faults ----------------------------------------------------------------------------
 
 TEST_F(Faults, ClientDisconnectMidUploadDiscardsTheUpstreamConnection) {

@@ -5,6 +5,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <future>
@@ -42,6 +46,7 @@ struct RawUpstream::Impl {
   std::vector<RawRequest> recorded;
   std::size_t n_connections = 0;
   std::size_t n_open = 0;
+  std::size_t n_unsolicited = 0;
 
   ssl::context tls{ssl::context::tls_server};
   net::io_context ioc{1};
@@ -101,6 +106,31 @@ struct RawUpstream::Impl {
     }
   }
 
+  // One write per piece: each is at least one TLS record of its own.
+  net::awaitable<bool> write_reply(Stream& s, RawReply& reply) {
+    auto& sock = beast::get_lowest_layer(s).socket();
+    const bool together = !reply.unsolicited.empty() && reply.unsolicited_delay.count() == 0;
+    auto cork = [&](int on) { ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on); };
+    if (together) cork(1);
+    auto [ec, n] = co_await net::async_write(s, net::buffer(reply.bytes), tuple_awaitable);
+    for (std::string piece; !ec && reply.more && !(piece = reply.more()).empty();)
+      std::tie(ec, n) = co_await net::async_write(s, net::buffer(piece), tuple_awaitable);
+    if (!ec && !reply.unsolicited.empty()) {
+      if (!together) {
+        net::steady_timer timer(ioc, reply.unsolicited_delay);
+        co_await timer.async_wait(tuple_awaitable);
+      }
+      std::tie(ec, n) = co_await net::async_write(s, net::buffer(reply.unsolicited), tuple_awaitable);
+      if (!ec) {
+        std::lock_guard lock(mu);
+        ++n_unsolicited;
+      }
+      cv.notify_all();
+    }
+    if (together) cork(0);
+    co_return !ec;
+  }
+
   net::awaitable<void> session(std::shared_ptr<Stream> sp, std::uint64_t id) {
     struct Closed {
       Impl& im;
@@ -157,8 +187,8 @@ struct RawUpstream::Impl {
       cv.notify_all();
       RawReply reply = h(req);
       tcp_layer.expires_after(std::chrono::seconds(30));
-      auto [wec, wn] = co_await net::async_write(s, net::buffer(reply.bytes), tuple_awaitable);
-      if (wec || reply.close_after) {
+      bool written = co_await write_reply(s, reply);
+      if (!written || reply.close_after) {
         beast::error_code ignored;
         tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
         tcp_layer.socket().close(ignored);
@@ -183,6 +213,11 @@ std::vector<RawRequest> RawUpstream::requests() const {
 bool RawUpstream::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   return impl_->cv.wait_for(lock, timeout, [&] { return impl_->recorded.size() >= n; });
+}
+
+bool RawUpstream::wait_for_unsolicited(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->n_unsolicited >= n; });
 }
 
 std::size_t RawUpstream::connections() const {

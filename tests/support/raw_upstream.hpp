@@ -26,8 +26,18 @@ struct RawRequest {
 
 /// What to send back.
 struct RawReply {
+  RawReply(std::string b = {}) : bytes(std::move(b)) {}  // NOLINT: implicit, a reply is its bytes
+
   std::string bytes;        ///< written verbatim
   bool close_after = false; ///< close the connection after writing (default: keep it open)
+  /// After `bytes`: one write per call, until it returns an empty string or a write fails (the
+  /// proxy closed): replies too large to hold in memory.
+  std::function<std::string()> more;
+  /// After the reply, bytes nobody asked for (e.g. a second response), in a write of their own, so
+  /// in TLS records of their own. With no delay they leave in the same TCP segment as the reply
+  /// (TCP_CORK), so the proxy receives both at once; with a delay, while the connection idles.
+  std::string unsolicited;
+  std::chrono::milliseconds unsolicited_delay{0};
 };
 
 class RawUpstream {
@@ -48,6 +58,8 @@ class RawUpstream {
   std::vector<RawRequest> requests() const;
   /// Waits until at least n requests arrived; false on timeout.
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
+  /// Waits until `unsolicited` bytes have been written n times; false on timeout.
+  bool wait_for_unsolicited(std::size_t n, std::chrono::milliseconds timeout) const;
   std::size_t connections() const;       ///< TCP connections accepted
   std::size_t open_connections() const;  ///< connections the peer has not closed yet
   /// Waits until at most n connections are open; false on timeout.

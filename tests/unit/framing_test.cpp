@@ -1,6 +1,8 @@
 // Strict framing: the raw header scanner and the framing-field rules, with hostile input.
 #include "core/framing.hpp"
 
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -149,6 +151,28 @@ TEST(FramingFields, RefusesWhatTwoParsersCouldReadDifferently) {
     ASSERT_TRUE(r.has_value()) << c.reason_part;
     EXPECT_NE(r->find(c.reason_part), std::string_view::npos) << *r;
   }
+}
+
+TEST(BodyFault, TellsALimitFromBrokenFramingFromAPeerThatLeft) {
+  struct Row {
+    beast::error_code ec;
+    std::optional<BodyFault> fault;
+  };
+  const Row rows[] = {
+      {http::error::buffer_overflow, BodyFault::too_large},
+      {http::error::bad_chunk, BodyFault::malformed},
+      {http::error::bad_chunk_extension, BodyFault::malformed},
+      {http::error::bad_field, BodyFault::malformed},
+      {http::error::bad_value, BodyFault::malformed},
+      {http::error::bad_line_ending, BodyFault::malformed},
+      {http::error::end_of_stream, std::nullopt},
+      {http::error::partial_message, std::nullopt},
+      {boost::asio::error::eof, std::nullopt},
+      {boost::asio::error::connection_reset, std::nullopt},
+      {beast::error::timeout, std::nullopt},
+      {boost::asio::error::operation_aborted, std::nullopt},
+  };
+  for (const auto& r : rows) EXPECT_EQ(body_fault(r.ec), r.fault) << r.ec.message();
 }
 
 }  // namespace
