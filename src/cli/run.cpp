@@ -4,6 +4,7 @@
 #include "cli/hardening.hpp"
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
+#include "sys/files.hpp"
 
 #include <fmt/format.h>
 
@@ -275,11 +276,12 @@ int run_run(const RunOptions& o, const config::Env& env) {
       std::cerr << "vault-proxy run: " << e.what() << "; or pass --log-file PATH (or --log-file - for stderr)\n";
       return exit_failure;
     }
-    log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (log_fd < 0) {
-      std::cerr << fmt::format("vault-proxy run: cannot open the proxy log {}: {}; pass --log-file PATH (or "
+    try {
+      log_fd = sys::open_for_append(log_path, 0600);
+    } catch (const sys::FileError& e) {
+      std::cerr << fmt::format("vault-proxy run: cannot open the proxy log: {}; pass --log-file PATH (or "
                                "--log-file - for stderr)\n",
-                               log_path, std::strerror(errno));
+                               e.what());
       return exit_failure;
     }
     own_log = true;

@@ -205,4 +205,26 @@ void write_file_atomic(const std::string& path, std::string_view content, mode_t
   }
 }
 
+int open_for_append(const std::string& path, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+  if (fd < 0) {
+    struct stat st {};
+    const int err = errno;
+    if (err == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      throw FileError(path + " is a symbolic link; vault-proxy does not write through it: remove it, or choose another path");
+    throw FileError(fmt::format("{} cannot be opened: {}", path, errno_text(err)));
+  }
+  struct stat st {};
+  std::string problem = ::fstat(fd, &st) != 0 ? path + " cannot be inspected: " + errno_text(errno)
+                                               : stat_problem(st, path, Kind::regular_file,
+                                                              owned_by_caller(S_IWGRP | S_IWOTH), ::geteuid());
+  if (problem.empty() && st.st_size == 0 && (st.st_mode & 07777) != mode && ::fchmod(fd, mode) != 0)
+    problem = fmt::format("{}: cannot set mode {:o}: {}", path, mode, errno_text(errno));
+  if (!problem.empty()) {
+    ::close(fd);
+    throw FileError(problem + "; vault-proxy does not append to a file it cannot trust: remove it, or choose another path");
+  }
+  return fd;
+}
+
 }  // namespace vp::sys

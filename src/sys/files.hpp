@@ -88,6 +88,12 @@ Created create_exclusive(const std::string& path, mode_t mode);
 /// user's file is refused, never followed or replaced. Throws FileError.
 void write_file_atomic(const std::string& path, std::string_view content, mode_t mode);
 
+/// Opens `path` for appending, as a log: open(O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+/// O_CLOEXEC), created with `mode` when missing (fchmod, so the umask does not apply). What was
+/// opened must be a regular file of the caller that group and others cannot write: a symlink or
+/// another user's file is refused. Returns the descriptor; throws FileError naming the file.
+int open_for_append(const std::string& path, mode_t mode);
+
 /// strerror(3) as a string.
 std::string errno_text(int err);
 

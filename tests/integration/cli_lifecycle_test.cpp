@@ -434,6 +434,20 @@ TEST_F(RunCommand, AProxyThatCannotListenMeansTheCommandNeverRuns) {
   EXPECT_NE(r.err.find(std::to_string(taken)), std::string::npos) << "the proxy's own message is shown\n" << r.err;
 }
 
+TEST_F(RunCommand, ALogFileThatIsASymlinkIsRefusedAndTheCommandNeverRuns) {
+  // --log-file in /tmp: another user could plant a link to a file of the victim's there.
+  const std::string victim = work_.file("victim");
+  write_file(victim, "keep\n", 0600);
+  const std::string link = work_.file("run.log");
+  ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+  const std::string marker = work_.file("ran");
+  auto r = run_cli({"run", "--port", "0", "--log-file", link, "--", "sh", "-c", "touch \"$0\"", marker}, env_);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find(link + " is a symbolic link"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(marker)) << "the command ran";
+  EXPECT_EQ(read_file(victim), "keep\n");
+}
+
 TEST_F(RunCommand, MissingCommandIsAUsageError) {
   auto r = run_cli({"run", "--port", "0"}, env_);
   EXPECT_EQ(r.code, 2) << r.err;

@@ -220,6 +220,39 @@ TEST(SysAtomic, ASymlinkOrAnotherUsersFileIsNeitherFollowedNorReplaced) {
   EXPECT_EQ(test::read_file(tmp.file("victim")), "keep\n");
 }
 
+TEST(SysAppend, CreatesWithItsModeAppendsToTheCallersFileAndRefusesLinksAndOthersFiles) {
+  TempDir tmp;
+  {
+    Umask open_umask(0);
+    int fd = open_for_append(tmp.file("log"), 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "one\n", 4), 4);
+    ::close(fd);
+  }
+  EXPECT_EQ(mode_of(tmp.file("log")), 0600u);
+  int fd = open_for_append(tmp.file("log"), 0600);
+  ASSERT_EQ(::write(fd, "two\n", 4), 4);
+  ::close(fd);
+  EXPECT_EQ(test::read_file(tmp.file("log")), "one\ntwo\n");
+
+  write_file(tmp.file("victim"), "keep\n", 0644);
+  ASSERT_EQ(::symlink(tmp.file("victim").c_str(), tmp.file("link").c_str()), 0);
+  EXPECT_THROW(open_for_append(tmp.file("link"), 0600), FileError);
+  write_file(tmp.file("open"), "", 0666);
+  ASSERT_EQ(::chmod(tmp.file("open").c_str(), 0666), 0);
+  try {
+    open_for_append(tmp.file("open"), 0600);
+    ADD_FAILURE() << "appended to a file others can write";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find(tmp.file("open")), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(test::read_file(tmp.file("victim")), "keep\n");
+  if (::geteuid() != 0) GTEST_SKIP() << "chown to another uid needs root";
+  ASSERT_EQ(::chown(tmp.file("victim").c_str(), other_uid, other_uid), 0);
+  EXPECT_THROW(open_for_append(tmp.file("victim"), 0600), FileError);
+  EXPECT_EQ(test::read_file(tmp.file("victim")), "keep\n");
+}
+
 TEST(SysAtomic, AFailureNamesTheFileAndLeavesNothingBehind) {
   TempDir tmp;
   try {
