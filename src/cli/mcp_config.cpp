@@ -2,7 +2,11 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/mcp_files.hpp"
+#include "cli/project_root.hpp"
 #include "cli/runtime_state.hpp"
+#include "core/authority.hpp"
+#include "core/env_refs.hpp"
+#include "infisical/client.hpp"
 
 #include <fmt/format.h>
 
@@ -47,9 +51,17 @@ std::string marker_of(const ojson& entry) {
   return m->get<std::string>();
 }
 
-bool is_managed(const ojson& entry) {
-  auto m = marker_of(entry);
-  return m == managed_entry || m == managed_entry_and_file;
+bool is_managed(const ojson& entry) { return ownership(entry).has_value(); }
+
+/// True when the entry's command or args name the Infisical MCP server package.
+bool runs_infisical_mcp(const ojson& entry) {
+  auto names_it = [](const ojson& v) {
+    return v.is_string() && v.get<std::string>().find("@infisical/mcp") != std::string::npos;
+  };
+  if (auto c = entry.find("command"); c != entry.end() && names_it(*c)) return true;
+  if (auto a = entry.find("args"); a != entry.end() && a->is_array())
+    return std::any_of(a->begin(), a->end(), names_it);
+  return false;
 }
 
 std::string json_path_join(const std::string& base, const std::string& key) {
@@ -126,7 +138,15 @@ struct ResolvedUrl {
   std::string display;   ///< for output: the prefix masked
   std::string source;
   bool proxy_running = true;  ///< false: nothing runs on the chosen port yet
+  bool by_reference = true;   ///< false: --url, written as given
 };
+
+/// The .mcp.json to use: --path, else the repository root's; and how to name it in output.
+std::pair<fs::path, std::string> chosen_file(const std::string& given) {
+  const auto root = current_project_root();
+  const std::string path = default_mcp_json(given, root);
+  return {resolve_project_file(path), describe_mcp_json(path, root, !given.empty())};
+}
 
 /// Adds the capability prefix of the proxy recorded on `port`, when that proxy requires one.
 ResolvedUrl with_running_proxy(std::string base, std::string source, const FoundProxy* proxy) {
@@ -149,7 +169,7 @@ ResolvedUrl resolve_url(const McpConfigOptions& o, const config::Env& env) {
       throw McpConfigError(exit_usage, fmt::format("--url {}: {}", *o.url, problem));
     std::string u = *o.url;
     while (u.size() > 1 && u.back() == '/' && u.find("://") + 3 < u.size() - 1) u.pop_back();
-    return {u, u, "--url", true};
+    return {u, u, "--url", true, false};
   }
   std::optional<std::uint16_t> port;
   std::string source;
@@ -236,9 +256,31 @@ void add_warnings(McpConfigReport& rep, const McpConfigOptions& o, const config:
 
 }  // namespace
 
+std::optional<std::string> ownership(const ojson& entry) {
+  if (!entry.is_object()) return std::nullopt;
+  if (auto m = marker_of(entry); m == managed_entry || m == managed_entry_and_file)
+    return fmt::format("it carries the {} marker of vault-proxy mcp-config", managed_marker_key);
+  auto env = entry.find("env");
+  if (!runs_infisical_mcp(entry) || env == entry.end() || !env->is_object()) return std::nullopt;
+  auto host = env->find("INFISICAL_HOST_URL");
+  if (host == env->end() || !host->is_string()) return std::nullopt;
+  // Defaults only: what the URL is when no variable of this shell decides it.
+  const auto url = core::expand_env_refs(host->get<std::string>(), [](std::string_view) {
+                     return std::optional<std::string>();
+                   }).value;
+  std::string problem;
+  auto target = infisical::parse_base_url(url, problem);
+  if (!target || target->scheme != infisical::Endpoint::Scheme::http || !core::is_loopback_name(target->host))
+    return std::nullopt;
+  return fmt::format("it runs the Infisical MCP server against this machine's proxy (INFISICAL_HOST_URL {}), as "
+                     "the runbook's enable script wrote it",
+                     url);
+}
+
 ojson build_entry(const McpEntrySpec& spec) {
   ojson env = ojson::object();
-  env["INFISICAL_HOST_URL"] = spec.host_url;
+  env["INFISICAL_HOST_URL"] =
+      spec.by_reference ? fmt::format("${{{}:-{}}}", proxy_url_var, spec.host_url) : spec.host_url;
   env["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"] = "${" + spec.client_id_var + "}";
   env["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"] = "${" + spec.client_secret_var + "}";
   env["NO_PROXY"] = loopback_no_proxy;
@@ -342,6 +384,7 @@ RemoveResult remove_entries(const ojson& doc, const std::optional<std::string>& 
       continue;
     }
     created_file = created_file || marker_of(servers[n]) == managed_entry_and_file;
+    r.matched.push_back(ownership(servers[n]).value_or("--force"));
     servers.erase(n);
     r.removed.push_back(n);
   }
@@ -405,8 +448,9 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
   const ResolvedUrl url = resolve_url(o, env);
   rep.url = url.display;
   rep.url_source = url.source;
-  const fs::path path = resolve_project_file(o.path);
+  const auto [path, where] = chosen_file(o.path);
   rep.path = path.string();
+  rep.where = where;
   // Both files are checked before either is written.
   std::optional<fs::path> gi;
   std::optional<std::string> gtext;
@@ -421,7 +465,8 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
       (*existing)["mcpServers"].contains(o.name))
     created_file = marker_of((*existing)["mcpServers"][o.name]) == managed_entry_and_file;
 
-  ojson entry = build_entry({url.url, o.client_id_var, o.client_secret_var, created_file});
+  ojson entry = build_entry({url.url, o.client_id_var, o.client_secret_var, created_file, url.by_reference});
+  if (url.by_reference) rep.url = build_entry({url.display})["env"]["INFISICAL_HOST_URL"].get<std::string>();
   if (auto literal = literal_credential_values(entry); !literal.empty())
     throw McpConfigError(exit_usage, fmt::format("refusing to write {}: {}. Credentials must be ${{VAR}} references",
                                                  rep.path, fmt::join(literal, "; ")));
@@ -449,8 +494,9 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
 McpConfigReport revert_mcp_config(const std::string& given_path, const std::optional<std::string>& name, bool force,
                                   bool print_only) {
   McpConfigReport rep;
-  const fs::path path = resolve_project_file(given_path);
+  const auto [path, where] = chosen_file(given_path);
   rep.path = path.string();
+  rep.where = where;
   std::optional<fs::path> gi;  // checked before anything is written
   if (!print_only) gi = resolve_project_file(path.parent_path() / ".gitignore");
   std::optional<ojson> doc = load_doc(path);
@@ -461,6 +507,7 @@ McpConfigReport revert_mcp_config(const std::string& given_path, const std::opti
   } else {
     RemoveResult r = remove_entries(*doc, name, force);
     rep.removed = r.removed;
+    rep.matched = r.matched;
     for (auto& n : r.skipped_unmanaged)
       rep.warnings.push_back(fmt::format(
           "left the entry \"{}\" in {}: vault-proxy did not write it (its env has no {} marker). Remove it by "
@@ -499,7 +546,9 @@ void add_mcp_config(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "mcp-config", "Write the session-local .mcp.json entry that runs the Infisical MCP server through this proxy "
                     "(credentials as ${VAR} references only); --remove reverts it");
-  cmd->add_option("--path", o->path, "the .mcp.json to write or edit")->capture_default_str();
+  cmd->add_option("--path", o->path,
+                  "the .mcp.json to write or edit (default: .mcp.json at the repository root, or in the current "
+                  "directory outside a repository)");
   cmd->add_option("--name", o->name, "name of the server entry under mcpServers")->capture_default_str();
   auto* url = cmd->add_option_function<std::string>("--url", [o](const std::string& v) { o->url = v; },
                                                     "INFISICAL_HOST_URL to write (default: this proxy's address)");
@@ -540,7 +589,7 @@ int run_mcp_config(const McpConfigOptions& o, const config::Env& env) {
   }
   if (o.json) {
     nlohmann::json j{{"path", rep.path},         {"action", rep.action},     {"removed", rep.removed},
-                     {"gitignore", rep.gitignore}, {"warnings", rep.warnings}};
+                     {"matched", rep.matched},   {"gitignore", rep.gitignore}, {"warnings", rep.warnings}};
     if (!o.remove) {
       j["url"] = rep.url;
       j["url_source"] = rep.url_source;
@@ -551,11 +600,13 @@ int run_mcp_config(const McpConfigOptions& o, const config::Env& env) {
   }
   if (o.remove) {
     if (rep.action == "removed-file")
-      std::cout << fmt::format("removed {} (mcp-config had created it; only its \"{}\" entry was in it)\n", rep.path,
+      std::cout << fmt::format("removed {} (mcp-config had created it; only its \"{}\" entry was in it)\n", rep.where,
                                fmt::join(rep.removed, "\", \""));
     else if (rep.action == "removed-entry")
       std::cout << fmt::format("removed the \"{}\" entry from {}; other entries are untouched\n",
-                               fmt::join(rep.removed, "\", \""), rep.path);
+                               fmt::join(rep.removed, "\", \""), rep.where);
+    for (std::size_t i = 0; i < rep.removed.size() && i < rep.matched.size(); ++i)
+      std::cout << fmt::format("  \"{}\" counted as ours: {}\n", rep.removed[i], rep.matched[i]);
     if (rep.gitignore == "removed")
       std::cout << "removed the .gitignore line that mcp-config had added\n";
     if (rep.action != "unchanged")
@@ -564,7 +615,7 @@ int run_mcp_config(const McpConfigOptions& o, const config::Env& env) {
   }
   std::cout << fmt::format("{} {}: MCP server \"{}\" -> {} (from {})\n",
                            rep.action == "created" ? "created" : rep.action == "updated" ? "updated" : "unchanged",
-                           rep.path, o.name, rep.url, rep.url_source);
+                           rep.where, o.name, rep.url, rep.url_source);
   if (rep.gitignore == "added")
     std::cout << fmt::format("added \"{}\" to {}/.gitignore (under the line \"{}\")\n",
                              fs::path(rep.path).filename().string(), fs::path(rep.path).parent_path().string(),

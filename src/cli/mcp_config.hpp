@@ -38,7 +38,7 @@ inline constexpr std::string_view loopback_no_proxy = "localhost,127.0.0.1,::1";
 
 /// Options of `mcp-config`.
 struct McpConfigOptions {
-  std::string path = ".mcp.json";
+  std::string path;  ///< empty: .mcp.json at the repository root (cli/project_root.hpp)
   std::string name = "infisical";
   std::optional<std::string> url;             ///< --url
   std::optional<std::uint16_t> port;          ///< --port
@@ -62,10 +62,23 @@ struct McpEntrySpec {
   std::string client_id_var = "INFISICAL_MCP_CLIENT_ID";
   std::string client_secret_var = "INFISICAL_MCP_CLIENT_SECRET";
   bool created_file = false;  ///< recorded in the marker so --remove can delete the file again
+  /// Write INFISICAL_HOST_URL as `${VAULT_PROXY_URL:-<host_url>}`: inside `vault-proxy run` the
+  /// MCP server follows the run's proxy, whatever port it got; elsewhere it uses host_url.
+  bool by_reference = true;
 };
 
 /// The `mcpServers.<name>` value: npx @infisical/mcp with env pointing at the proxy.
 ojson build_entry(const McpEntrySpec& spec);
+
+/// The variable `vault-proxy run` exports with its proxy's URL, which the entry refers to.
+inline constexpr std::string_view proxy_url_var = "VAULT_PROXY_URL";
+
+/// Why vault-proxy may remove `entry`, in a sentence; nullopt when it is not ours. Ours is an
+/// entry with the VAULT_PROXY_MANAGED marker, or one that runs the Infisical MCP server
+/// (`@infisical/mcp…` in command or args) against a plain-http loopback INFISICAL_HOST_URL (its
+/// `${VAR:-default}` defaults applied): what the runbook's enable script wrote before mcp-config
+/// existed.
+std::optional<std::string> ownership(const ojson& entry);
 
 /// True for an upper-case environment variable name ([A-Z_][A-Z0-9_]*).
 bool valid_env_var_name(std::string_view name);
@@ -107,6 +120,7 @@ MergeResult merge_entry(const ojson& existing, const std::string& name, const oj
 struct RemoveResult {
   ojson doc;
   std::vector<std::string> removed;             ///< names removed
+  std::vector<std::string> matched;             ///< for each removed name: ownership()
   std::vector<std::string> skipped_unmanaged;   ///< named entry present but not written by vault-proxy
   bool delete_file = false;  ///< nothing but an empty mcpServers is left, in a file mcp-config created
 };
@@ -134,11 +148,13 @@ std::optional<GitignoreRemoval> gitignore_remove(std::string_view text, std::str
 /// The outcome of one mcp-config run, for the report.
 struct McpConfigReport {
   std::string path;                 ///< the .mcp.json written or edited
+  std::string where;                ///< path, and why that one ("… (the repository root)")
   std::string action;               ///< created, updated, removed-entry, removed-file, unchanged, printed
   std::string url;                  ///< INFISICAL_HOST_URL written
   std::string url_source;           ///< --url, --port, VAULT_PROXY_PORT, running proxy, default
   std::string gitignore;            ///< added, already-ignored, not-a-git-tree, removed, kept, ""
   std::vector<std::string> removed; ///< entries removed
+  std::vector<std::string> matched; ///< why each removed entry counted as ours (ownership())
   std::vector<std::string> warnings;
   std::string printed;              ///< --print: the document
 };
@@ -147,7 +163,7 @@ struct McpConfigReport {
 McpConfigReport apply_mcp_config(const McpConfigOptions& options, const config::Env& env);
 
 /// `--remove` logic shared with `stop --revert`: removes the entry `name` (or every entry
-/// vault-proxy wrote when name is empty) from the file at `path`, deletes the file if mcp-config
+/// vault-proxy wrote when name is empty) from the file at `path` (empty: the repository root's), deletes the file if mcp-config
 /// created it and it is now empty, and takes out the .gitignore line mcp-config added.
 McpConfigReport revert_mcp_config(const std::string& path, const std::optional<std::string>& name, bool force,
                                   bool print_only);

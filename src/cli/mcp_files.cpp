@@ -2,6 +2,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/mcp_config.hpp"
+#include "cli/project_root.hpp"
 #include "sys/files.hpp"
 
 #include <fmt/format.h>
@@ -34,11 +35,9 @@ std::optional<fs::path> git_top_level(const fs::path& start) {
   std::error_code ec;
   fs::path dir = fs::weakly_canonical(start, ec);
   if (ec) return std::nullopt;
-  for (;;) {
-    if (fs::exists(fs::symlink_status(dir / ".git", ec))) return dir;
-    if (!dir.has_parent_path() || dir.parent_path() == dir) return std::nullopt;
-    dir = dir.parent_path();
-  }
+  auto root = find_project_root(dir.string());
+  if (!root.in_repository) return std::nullopt;
+  return fs::path(root.dir);
 }
 
 fs::path resolve_project_file(const fs::path& given) {

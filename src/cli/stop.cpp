@@ -137,14 +137,16 @@ StopOutcome stop_one(const FoundProxy& p, std::chrono::milliseconds timeout) {
 void revert_entries(const StopOptions& o, json& report, std::vector<std::string>& lines, int& rc) {
   try {
     auto rep = revert_mcp_config(o.mcp_json, std::nullopt, false, false);
-    report["revert"] = {{"path", rep.path}, {"action", rep.action}, {"removed", rep.removed},
+    report["revert"] = {{"path", rep.path}, {"action", rep.action}, {"removed", rep.removed}, {"matched", rep.matched},
                         {"gitignore", rep.gitignore}, {"warnings", rep.warnings}};
     for (auto& w : rep.warnings) std::cerr << "vault-proxy stop: revert: " << w << "\n";
     if (rep.action == "removed-file")
-      lines.push_back(fmt::format("removed {} (mcp-config had created it)", rep.path));
+      lines.push_back(fmt::format("removed {} (mcp-config had created it)", rep.where));
     else if (rep.action == "removed-entry")
       lines.push_back(fmt::format("removed the \"{}\" entry from {}", fmt::join(rep.removed, "\", \""),
-                                  rep.path));
+                                  rep.where));
+    for (std::size_t i = 0; i < rep.removed.size() && i < rep.matched.size(); ++i)
+      lines.push_back(fmt::format("  \"{}\" counted as ours: {}", rep.removed[i], rep.matched[i]));
     if (rep.gitignore == "removed") lines.push_back("removed the .gitignore line that mcp-config had added");
     // The emergency stop's goal is "no proxy, no entry": with --revert, nothing to stop is not a
     // failure, so `stop --revert && …` goes on (docs/commands.md, the exit table).
@@ -171,7 +173,10 @@ void add_stop(CLI::App& app, int& exit_code) {
          "seconds to wait after SIGTERM before SIGKILL (default 15)")
       ->check(CLI::Range(0.0, 3600.0));
   auto* revert = cmd->add_flag("--revert", o->revert, "also remove the .mcp.json entry that mcp-config wrote");
-  cmd->add_option("--mcp-json", o->mcp_json, "the .mcp.json --revert edits")->capture_default_str()->needs(revert);
+  cmd->add_option("--mcp-json", o->mcp_json,
+                  "the .mcp.json --revert edits (default: .mcp.json at the repository root, or in the current "
+                  "directory outside a repository)")
+      ->needs(revert);
   cmd->add_flag("--json", o->json, "print a JSON report on stdout");
   cmd->footer("Exit codes: 0 stopped (with --revert: also when none was running, once the entry is reverted), "
               "1 refused (the state file names a process that is not the recorded proxy, or the state directory "

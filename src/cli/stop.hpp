@@ -20,7 +20,7 @@ struct StopOptions {
   std::optional<std::uint16_t> port;           ///< only the proxy on this port; unset = every recorded one
   std::chrono::milliseconds timeout{15'000};   ///< SIGTERM → SIGKILL deadline
   bool revert = false;                         ///< also remove vault-proxy's .mcp.json entry
-  std::string mcp_json = ".mcp.json";          ///< the file --revert edits
+  std::string mcp_json;  ///< the file --revert edits; empty: .mcp.json at the repository root
   bool json = false;                           ///< machine-readable report on stdout
 };
 

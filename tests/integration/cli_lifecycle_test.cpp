@@ -263,7 +263,7 @@ TEST_F(CliLifecycle, StopRevertRemovesTheMcpEntry) {
   ASSERT_EQ(cfg.code, 0) << cfg.err;
   auto written = json::parse(read_file(mcp));
   EXPECT_EQ(written["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"],
-            "http://127.0.0.1:" + std::to_string(port()))
+            "${VAULT_PROXY_URL:-http://127.0.0.1:" + std::to_string(port()) + "}")
       << "mcp-config points at the running proxy";
 
   auto r = run_cli({"stop", "--revert", "--mcp-json", mcp}, env);
@@ -297,6 +297,57 @@ TEST_F(CliLifecycle, StopRevertWithNoProxyRunningSucceedsOnceTheEntryIsReverted)
   EXPECT_EQ(run_cli({"stop", "--revert", "--mcp-json", mcp}, env).code, 2);
 }
 
+TEST_F(CliLifecycle, TheRunbookScriptsEntryIsRecognisedAndRevertedWithWhatItMatched) {
+  // What enable-vault-mcp.sh wrote before mcp-config existed: no VAULT_PROXY_MANAGED marker.
+  const std::string runbook_entry = R"({"mcpServers": {
+    "infisical": {"command": "npx", "args": ["-y", "@infisical/mcp-server"],
+                  "env": {"INFISICAL_HOST_URL": "http://localhost:2019",
+                          "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID": "${INFISICAL_MCP_CLIENT_ID}"}},
+    "other": {"command": "node", "args": ["x.js"]}}})";
+  TempDir project{"vp-project-"};
+  const std::string mcp = project.file(".mcp.json");
+  write_file(mcp, runbook_entry);
+  auto r = run_cli({"stop", "--revert", "--mcp-json", mcp}, cli_env());
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("removed the \"infisical\" entry"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("counted as ours: it runs the Infisical MCP server against this machine's proxy"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(json::parse(read_file(mcp)), json::parse(R"({"mcpServers": {"other": {"command": "node", "args": ["x.js"]}}})"));
+
+  write_file(mcp, runbook_entry);
+  auto removed = run_cli({"mcp-config", "--remove", "--path", mcp, "--json"}, cli_env());
+  EXPECT_EQ(removed.code, 0) << removed.err;
+  auto report = json::parse(removed.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << removed.out;
+  EXPECT_EQ(report["removed"], json::array({"infisical"}));
+  EXPECT_NE(report["matched"][0].get<std::string>().find("enable script"), std::string::npos) << removed.out;
+
+  // Pointing anywhere but this machine, it is not ours: left in place, exit 1.
+  write_file(mcp, R"({"mcpServers": {"infisical": {"command": "npx", "args": ["-y", "@infisical/mcp"],
+                      "env": {"INFISICAL_HOST_URL": "https://vault.example"}}}})");
+  EXPECT_EQ(run_cli({"mcp-config", "--remove", "--path", mcp}, cli_env()).code, 1);
+  EXPECT_TRUE(json::parse(read_file(mcp))["mcpServers"].contains("infisical"));
+}
+
+TEST_F(CliLifecycle, McpConfigFromASubfolderWritesAtTheRepositoryRoot) {
+  TempDir project{"vp-project-"};
+  fs::create_directories(project.file(".git"));
+  fs::create_directories(project.file("src/deep"));
+  ProxyProcess::Options o;
+  o.binary = "/bin/sh";
+  o.args = {"-c", "cd \"$0\" && exec \"$1\" mcp-config --url http://127.0.0.1:2019", project.file("src/deep"),
+            VP_BINARY};
+  o.env = cli_env();
+  o.wait_ready = false;
+  ProxyProcess p(o);
+  ASSERT_EQ(p.wait_exit(60s), std::optional<int>(0)) << p.stderr_text();
+  EXPECT_TRUE(fs::exists(project.file(".mcp.json")));
+  EXPECT_FALSE(fs::exists(project.file("src/deep/.mcp.json"))) << "a stray second file";
+  EXPECT_NE(p.stdout_text().find(project.file(".mcp.json") + " (the repository root)"), std::string::npos)
+      << p.stdout_text();
+}
+
 TEST_F(CliLifecycle, CapabilityPrefixIsUsedByStatusAndWrittenByMcpConfig) {
   ProxySetup setup;
   setup.env["VAULT_PROXY_CAPABILITY"] = "true";
@@ -320,7 +371,7 @@ TEST_F(CliLifecycle, CapabilityPrefixIsUsedByStatusAndWrittenByMcpConfig) {
   ASSERT_EQ(cfg.code, 0) << cfg.err;
   auto doc = json::parse(read_file(project.file(".mcp.json")));
   EXPECT_EQ(doc["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"],
-            "http://127.0.0.1:" + std::to_string(port()) + "/" + token);
+            "${VAULT_PROXY_URL:-http://127.0.0.1:" + std::to_string(port()) + "/" + token + "}");
   EXPECT_EQ(cfg.out.find(token), std::string::npos) << "the prefix is masked in output: " << cfg.out;
   EXPECT_NE(cfg.out.find("/<capability>"), std::string::npos) << cfg.out;
   EXPECT_NE(cfg.err.find("run mcp-config again after a restart"), std::string::npos) << cfg.err;
@@ -432,6 +483,36 @@ TEST_F(RunCommand, AProxyThatCannotListenMeansTheCommandNeverRuns) {
   EXPECT_FALSE(fs::exists(marker)) << "the command ran without a proxy";
   EXPECT_NE(r.err.find("the proxy did not start"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(std::to_string(taken)), std::string::npos) << "the proxy's own message is shown\n" << r.err;
+}
+
+TEST_F(RunCommand, TheMcpEntryExpandedAsClaudeCodeDoesReachesThisRunsProxyOnAnEphemeralPort) {
+  // .mcp.json written for the default port, before the run; nothing listens on 2019 in this test.
+  const std::string mcp = work_.file(".mcp.json");
+  ASSERT_EQ(run_cli({"mcp-config", "--path", mcp, "--port", "2019"}, env_).code, 0);
+  // Inside the run, expand INFISICAL_HOST_URL the way Claude Code does (${VAR}, ${VAR:-default})
+  // and call the proxy there.
+  const std::string expand =
+      "import json,os,re,sys\n"
+      "v=json.load(open(sys.argv[1]))['mcpServers']['infisical']['env']['INFISICAL_HOST_URL']\n"
+      "f=lambda m: os.environ.get(m.group(1)) or (m.group(3) if m.group(2) else '')\n"
+      "print(re.sub(r'\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\\}', f, v))\n";
+  const std::string seen = work_.file("seen");
+  auto r = run_cli({"run", "--port", "0", "--", "sh", "-c",
+                    "url=$(python3 -c \"$1\" \"$2\") && echo \"$url\" > \"$0\" && "
+                    "curl -sS \"$url/__vault-proxy/health\" >> \"$0\"",
+                    seen, expand, mcp},
+                   env_);
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::string text = read_file(seen);
+  const auto nl = text.find('\n');
+  ASSERT_NE(nl, std::string::npos) << "the command did not run: " << r.err;
+  const std::string url = text.substr(0, nl);
+  EXPECT_TRUE(url.starts_with("http://127.0.0.1:")) << url;
+  EXPECT_NE(url, "http://127.0.0.1:2019") << "the entry still pins the default port inside the run";
+  EXPECT_NE(r.err.find("proxy ready on " + url), std::string::npos) << "the URL is this run's proxy\n" << r.err;
+  auto health = json::parse(text.substr(nl + 1), nullptr, false);
+  ASSERT_TRUE(health.is_object()) << text;
+  EXPECT_EQ(health["status"], "ok");
 }
 
 TEST_F(RunCommand, ALogFileThatIsASymlinkIsRefusedAndTheCommandNeverRuns) {

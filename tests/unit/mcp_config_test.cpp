@@ -3,6 +3,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/mcp_config.hpp"
+#include "cli/project_root.hpp"
 #include "support/secrets.hpp"
 #include "support/temp_dir.hpp"
 
@@ -81,7 +82,8 @@ TEST(McpEntry, RunsThePinnedServerAgainstTheProxyWithReferencesOnly) {
   ojson e = build_entry({"http://127.0.0.1:2019", "INFISICAL_MCP_CLIENT_ID", "INFISICAL_MCP_CLIENT_SECRET", false});
   EXPECT_EQ(e["command"], "npx");
   EXPECT_EQ(e["args"], ojson::array({"-y", "@infisical/mcp@0.0.24"}));
-  EXPECT_EQ(e["env"]["INFISICAL_HOST_URL"], "http://127.0.0.1:2019");
+  // By reference: inside `vault-proxy run` the run's URL, elsewhere the default.
+  EXPECT_EQ(e["env"]["INFISICAL_HOST_URL"], "${VAULT_PROXY_URL:-http://127.0.0.1:2019}");
   EXPECT_EQ(e["env"]["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"], "${INFISICAL_MCP_CLIENT_ID}");
   EXPECT_EQ(e["env"]["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"], "${INFISICAL_MCP_CLIENT_SECRET}");
   EXPECT_EQ(e["env"]["NO_PROXY"], "localhost,127.0.0.1,::1");
@@ -89,6 +91,105 @@ TEST(McpEntry, RunsThePinnedServerAgainstTheProxyWithReferencesOnly) {
   EXPECT_EQ(e["env"]["VAULT_PROXY_MANAGED"], "entry");
   EXPECT_TRUE(literal_credential_values(e).empty());
   EXPECT_EQ(referenced_vars(e), (std::vector<std::string>{"INFISICAL_MCP_CLIENT_ID", "INFISICAL_MCP_CLIENT_SECRET"}));
+}
+
+TEST(McpEntry, AnExplicitUrlIsWrittenAsGiven) {
+  McpEntrySpec spec{"http://localhost:7777"};
+  spec.by_reference = false;
+  EXPECT_EQ(build_entry(spec)["env"]["INFISICAL_HOST_URL"], "http://localhost:7777");
+}
+
+TEST(McpOwnership, TheMarkerOrTheRunbookScriptsShapeCountsAsOurs) {
+  auto entry = [](std::string args, std::string host, std::string marker = "") {
+    ojson e = ojson::parse(R"({"command": "npx", "env": {}})");
+    e["args"] = ojson::array({"-y", args});
+    if (!host.empty()) e["env"]["INFISICAL_HOST_URL"] = host;
+    if (!marker.empty()) e["env"]["VAULT_PROXY_MANAGED"] = marker;
+    return e;
+  };
+  struct Case {
+    ojson e;
+    bool ours;
+    std::string_view because;
+  };
+  const std::vector<Case> cases{
+      {entry("anything", "https://elsewhere", "entry"), true, "VAULT_PROXY_MANAGED marker"},
+      {entry("@infisical/mcp", "http://localhost:2019"), true, "the runbook's enable script"},
+      {entry("@infisical/mcp-server", "http://127.0.0.1:2019"), true, "INFISICAL_HOST_URL http://127.0.0.1:2019"},
+      {entry("@infisical/mcp@0.0.24", "${VAULT_PROXY_URL:-http://[::1]:2100}"), true, "http://[::1]:2100"},
+      {entry("@infisical/mcp", "https://vault.raxx.app"), false, ""},
+      {entry("@infisical/mcp", "http://10.0.0.5:2019"), false, ""},
+      {entry("@infisical/mcp", "${SOMEWHERE}"), false, ""},
+      {entry("@infisical/mcp", ""), false, ""},
+      {entry("some-other-server", "http://localhost:2019"), false, ""},
+      {entry("@infisical/mcp", "http://localhost:2019", "not-ours"), true, "enable script"},
+  };
+  for (const auto& c : cases) {
+    auto why = ownership(c.e);
+    EXPECT_EQ(why.has_value(), c.ours) << c.e.dump();
+    if (why) EXPECT_NE(why->find(c.because), std::string::npos) << *why;
+  }
+}
+
+TEST(McpOwnership, RemoveTakesTheRunbookEntryAndSaysWhatItMatched) {
+  auto doc = ojson::parse(R"({"mcpServers": {
+    "infisical": {"command": "npx", "args": ["-y", "@infisical/mcp"],
+                  "env": {"INFISICAL_HOST_URL": "http://localhost:2019"}},
+    "other": {"command": "node", "args": ["x.js"]}}})");
+  auto r = remove_entries(doc, std::string("infisical"), false);
+  EXPECT_EQ(r.removed, std::vector<std::string>{"infisical"});
+  ASSERT_EQ(r.matched.size(), 1u);
+  EXPECT_NE(r.matched[0].find("enable script"), std::string::npos) << r.matched[0];
+  EXPECT_FALSE(r.doc["mcpServers"].contains("infisical"));
+  EXPECT_TRUE(r.doc["mcpServers"].contains("other"));
+  EXPECT_FALSE(r.delete_file) << "the script's file was not created by mcp-config";
+}
+
+TEST(McpDocs, TheExampleInDocsMcpIsWhatMcpConfigWrites) {
+  // docs/mcp.md shows the file `mcp-config` writes into a new project; they must not drift.
+  const std::string doc = test::read_file(std::string(VP_SOURCE_DIR) + "/docs/mcp.md");
+  const auto start = doc.find("```json\n");
+  ASSERT_NE(start, std::string::npos) << "docs/mcp.md has no ```json example";
+  const auto end = doc.find("```", start + 8);
+  const auto example = ojson::parse(doc.substr(start + 8, end - start - 8));
+  Project p;
+  auto o = p.options();
+  o.print = true;
+  auto r = run_captured(o, p.env());
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_EQ(example, ojson::parse(r.out)) << "docs/mcp.md:\n" << example.dump(2) << "\nmcp-config writes:\n" << r.out;
+}
+
+TEST(McpConfigCommand, WithoutPathTheFileGoesToTheRepositoryRootFromAnySubfolder) {
+  Project p;
+  fs::create_directories(p.dir.file(".git"));
+  fs::create_directories(p.dir.file("src/deep"));
+  const auto cwd = fs::current_path();
+  fs::current_path(p.dir.file("src/deep"));
+  McpConfigOptions o;  // no --path
+  auto r = run_captured(o, p.env());
+  fs::current_path(cwd);
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_TRUE(fs::exists(p.mcp())) << "written at the repository root";
+  EXPECT_FALSE(fs::exists(p.dir.file("src/deep/.mcp.json"))) << "no stray file in the subfolder";
+  EXPECT_NE(r.out.find(p.mcp() + " (the repository root)"), std::string::npos) << r.out;
+  EXPECT_TRUE(gitignore_lists(read_file(p.dir.file(".gitignore")), ".mcp.json"));
+}
+
+TEST(McpConfigCommand, OutsideARepositoryItSaysTheCurrentDirectoryIsUsed) {
+  Project p;
+  const auto cwd = fs::current_path();
+  fs::current_path(p.dir.path());
+  if (find_project_root(p.dir.path()).in_repository) {
+    fs::current_path(cwd);
+    GTEST_SKIP() << "the temp directory is inside a repository";
+  }
+  McpConfigOptions o;
+  auto r = run_captured(o, p.env());
+  fs::current_path(cwd);
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_TRUE(fs::exists(p.mcp()));
+  EXPECT_NE(r.out.find("(the current directory: it is not inside a git repository)"), std::string::npos) << r.out;
 }
 
 TEST(McpEntry, CustomVariableNamesAreReferenced) {
@@ -271,7 +372,7 @@ TEST(McpConfigCommand, CreatesA0600FileWithReferencesAndNoSecret) {
   EXPECT_NO_SECRET(text, p.client_secret);
   EXPECT_NO_SECRET(text, p.client_id);
   auto doc = ojson::parse(text);
-  EXPECT_EQ(doc["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"], "http://127.0.0.1:2019");
+  EXPECT_EQ(doc["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"], "${VAULT_PROXY_URL:-http://127.0.0.1:2019}");
   EXPECT_EQ(doc["mcpServers"]["infisical"]["env"]["VAULT_PROXY_MANAGED"], "entry+file");
   EXPECT_NE(r.out.find("created " + p.mcp()), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the default port"), std::string::npos) << r.out;
@@ -293,12 +394,14 @@ TEST(McpConfigCommand, UrlComesFromFlagThenPortThenEnv) {
   o.url.reset();
   o.port = 2100;
   r = run_captured(o, p.env());
-  EXPECT_EQ(ojson::parse(r.out)["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"], "http://127.0.0.1:2100");
+  EXPECT_EQ(ojson::parse(r.out)["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"],
+            "${VAULT_PROXY_URL:-http://127.0.0.1:2100}");
 
   o.port.reset();
   p.vars["VAULT_PROXY_PORT"] = "2200";
   r = run_captured(o, p.env());
-  EXPECT_EQ(ojson::parse(r.out)["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"], "http://127.0.0.1:2200");
+  EXPECT_EQ(ojson::parse(r.out)["mcpServers"]["infisical"]["env"]["INFISICAL_HOST_URL"],
+            "${VAULT_PROXY_URL:-http://127.0.0.1:2200}");
 
   o.url = "http://127.0.0.1:2019/api";
   r = run_captured(o, p.env());
