@@ -1,5 +1,6 @@
 #include "cli/doctor_checks.hpp"
 
+#include "cli/doctor_runbook.hpp"
 #include "core/authority.hpp"
 #include "core/diagnosis.hpp"
 #include "core/redact.hpp"
@@ -29,57 +30,7 @@ using net::use_awaitable;
 using clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 using infisical::Reply;
-
-// ---- Fix texts. They follow the runbook (docs: runbook "Known failure modes" and "Escalation").
-
-constexpr std::string_view fix_start_proxy =
-    "Start the proxy: vault-proxy serve (or vault-proxy run -- <command>), then re-run vault-proxy "
-    "doctor. Runbook failure mode A.";
-
-constexpr std::string_view fix_mode_b =
-    "Refresh CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET from the vault "
-    "(docs/ops/runbooks/cf-access.md) and restart vault-proxy with them. Check that the Access "
-    "application's Service Auth policy includes this service token and that the CF WAF skip rule "
-    "is active (docs/ops/runbooks/vault-access.md). If the token may be compromised, rotate it via "
-    "Velvet now and stop the proxy (vault-proxy stop) until then. Runbook failure mode B.";
-
-constexpr std::string_view fix_symptom_6 =
-    "The vault is unreachable (runbook symptom 6): check the Infisical host's health "
-    "(docs/ops/runbooks/vault-access.md) and the network path from this machine.";
-
-constexpr std::string_view fix_mode_c =
-    "Retrieve the current client secret from the vault (MCP_RO_CLIENT_SECRET, at "
-    "/MooseQuest/identities/infisical-identity-mcp-main-loop-trademaster/), update "
-    "INFISICAL_MCP_CLIENT_SECRET, and re-run vault-proxy mcp-config if needed. If the secret may "
-    "have leaked, revoke it in the Infisical admin UI now and provision a replacement (runbook "
-    "Escalation). Doctor made exactly one attempt: do not retry in a loop, three wrong secrets lock "
-    "the identity for 5 minutes. Runbook failure mode C.";
-
-constexpr std::string_view fix_locked =
-    "Wait 5 minutes (Infisical's lockout) before anything logs in as this identity again, and fix "
-    "the secret first: retrieve the current MCP_RO_CLIENT_SECRET from the vault and update "
-    "INFISICAL_MCP_CLIENT_SECRET. Every further wrong attempt extends the lockout. Runbook failure "
-    "mode C.";
-
-constexpr std::string_view fix_mode_d =
-    "Check the identity's additional privilege in the Infisical admin UI (slug mcp-main-loop-read: "
-    "read on secrets, environment prod, secretPath /MooseQuest/**) and that it is still attached. "
-    "Do not give the identity more than the main loop needs. Escalation: the proxy runs and "
-    "Cloudflare Access passes, but an in-scope read fails; wake the operator, because this needs "
-    "Infisical admin UI access. Runbook failure mode D.";
-
-constexpr std::string_view fix_too_broad =
-    "Narrow the identity's additional privilege (its secretPath glob) to what the main loop needs; "
-    "out-of-scope paths must answer 403. Runbook failure mode D.";
-
-constexpr std::string_view fix_not_retried = " Doctor does not retry the login.";
-
-std::string fix_edge(std::string_view user_agent) {
-  return fmt::format("{} vault-proxy sends User-Agent '{}'.",
-                     core::diagnosis_message(core::Diagnosis::cf_edge_block), user_agent);
-}
-
-std::string fix_challenge() { return std::string(core::diagnosis_message(core::Diagnosis::cf_challenge)); }
+using namespace runbook;
 
 // ---- Small helpers.
 
@@ -159,8 +110,7 @@ bool explain_proxy_failure(CheckResult& c, const Reply& r, std::string_view what
   c.detail = fmt::format("{} → {}", what, describe(r));
   if (v.error_code == "credentials_missing") {
     c.message = "the proxy has no Cloudflare Access service token loaded (503 credentials_missing)";
-    c.fix = "Restart vault-proxy with CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET set (or their "
-            "_FILE variants, or $CREDENTIALS_DIRECTORY). Runbook failure mode B.";
+    c.fix = fix_restart_with_token;
     return true;
   }
   if (v.error_code.starts_with("upstream_")) {
@@ -457,8 +407,7 @@ class Runner {
     if (!proxy_has_token) {
       c.status = Status::fail;
       c.message = "the proxy runs without a Cloudflare Access service token (every request gets 503)";
-      c.fix = "Restart vault-proxy with CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET set (or their "
-              "_FILE variants, or $CREDENTIALS_DIRECTORY). Runbook failure mode B.";
+      c.fix = fix_restart_with_token;
       co_return;
     }
     if (token_ && proxy_fingerprint && !proxy_fingerprint->empty() && *proxy_fingerprint != token_->fingerprint()) {
