@@ -1,6 +1,8 @@
 #pragma once
 // The checks of `vault-proxy doctor`: the runbook's "How to diagnose (in order)", automated. Each
 // check returns a CheckResult; a check whose premise failed earlier is `skip` with the reason.
+// A check is a gather (I/O, doctor_gather.hpp) and a pure judge (doctor_judge.hpp); their order and
+// premises are a list in doctor_checks.cpp.
 //
 //   1 listener        something listens on the port, and it is vault-proxy       (failure mode A)
 //   2 health          /__vault-proxy/health, /ready and /status
