@@ -5,6 +5,7 @@
 #include "cli/logging.hpp"
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
+#include "config/settings.hpp"
 #include "core/redact.hpp"
 #include "net/asio.hpp"
 #include "proxy/server.hpp"
@@ -30,27 +31,17 @@
 namespace vp::cli {
 
 void add_config_flags(CLI::App& cmd, config::Flags& f) {
-  auto opt = [&](const char* name, std::optional<std::string>& target, const char* help) {
-    cmd.add_option_function<std::string>(name, [&target](const std::string& v) { target = v; }, help);
-  };
-  opt("-c,--config", f.config_file, "TOML config file (env VAULT_PROXY_CONFIG)");
-  opt("--listen", f.listen, "listen address (env VAULT_PROXY_LISTEN, default 127.0.0.1)");
-  opt("-p,--port", f.port, "listen port, 0 = ephemeral (env VAULT_PROXY_PORT, default 2019)");
-  opt("--upstream", f.upstream, "upstream URL, https only (env VAULT_PROXY_UPSTREAM)");
-  opt("--connect-to", f.connect_to, "dial HOST:PORT instead of resolving the upstream (env VAULT_PROXY_CONNECT_TO)");
-  opt("--ca-file", f.ca_file, "CA bundle for the upstream (env VAULT_PROXY_CA_FILE)");
-  opt("--user-agent", f.user_agent, "User-Agent sent upstream (env VAULT_PROXY_USER_AGENT)");
-  opt("--threads", f.threads, "worker threads, 0 = one per core (env VAULT_PROXY_THREADS)");
-  opt("--pool-size", f.pool_size, "idle upstream connections per worker (env VAULT_PROXY_POOL_SIZE)");
-  opt("--max-connections", f.max_connections, "client connections held at once (env VAULT_PROXY_MAX_CONNECTIONS)");
-  opt("--log-format", f.log_format, "text or json (env VAULT_PROXY_LOG_FORMAT)");
-  opt("--log-level", f.log_level, "trace|debug|info|warn|error|off (env VAULT_PROXY_LOG_LEVEL)");
-  opt("--pid-file", f.pid_file, "write the pid here while running (env VAULT_PROXY_PID_FILE)");
-  opt("--unix-socket", f.unix_socket, "also listen on this Unix socket, mode 0600 (env VAULT_PROXY_UNIX_SOCKET)");
-  opt("--unix-socket-mode", f.unix_socket_mode, "octal mode of the Unix socket (env VAULT_PROXY_UNIX_SOCKET_MODE)");
-  opt("--capability", f.capability, "true: require a random path prefix, written to the capability file (env VAULT_PROXY_CAPABILITY)");
-  opt("--capability-file", f.capability_file, "where the capability prefix is written, mode 0600 (env VAULT_PROXY_CAPABILITY_FILE)");
-  opt("--allowed-hosts", f.allowed_hosts, "extra Host names to accept, comma-separated (env VAULT_PROXY_ALLOWED_HOSTS)");
+  cmd.add_option_function<std::string>(
+      "-c," + std::string(config::config_flag), [&f](const std::string& v) { f.config_file = v; },
+      "TOML config file (env " + std::string(config::config_env) + ")");
+  for (const auto& s : config::settings()) {
+    if (s.flag.empty()) continue;
+    std::string names(s.flag);
+    if (!s.short_flag.empty()) names = std::string(s.short_flag) + "," + names;
+    cmd.add_option_function<std::string>(
+        names, [&f, key = s.key](const std::string& v) { f.values.insert_or_assign(std::string(key), v); },
+        config::flag_help(s));
+  }
 }
 
 void add_serve(CLI::App& app, int& exit_code) {

@@ -19,7 +19,8 @@ void add_serve(CLI::App& app, int& exit_code);
 /// Runs the proxy until SIGTERM/SIGINT. Returns an exit code (exit_codes.hpp).
 int run_serve(const ServeOptions& options, const config::Env& env);
 
-/// Adds the configuration flags shared by serve and the other subcommands.
+/// Adds the configuration flags shared by serve and the other subcommands: --config, and one option
+/// per settings row that has a flag (config/settings.hpp), with that row's help text.
 void add_config_flags(CLI::App& cmd, config::Flags& flags);
 
 }  // namespace vp::cli

@@ -1,468 +1,19 @@
 #include "config/config.hpp"
 
+#include "config/files.hpp"
+#include "config/settings.hpp"
+#include "config/text.hpp"
 #include "core/secret.hpp"
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <charconv>
 #include <cstdlib>
-#include <cstring>
 #include <utility>
 
 namespace vp::config {
 
 namespace {
-
-// A config file is a few hundred bytes; anything far larger is a wrong path (a log, an image) and
-// reading it whole would only delay the error.
-constexpr std::size_t max_config_bytes = 1 << 20;
-
-// Deadlines are added to steady_clock::now(); a cap keeps that sum far from overflow and catches a
-// value typed in seconds-with-extra-zeros.
-constexpr std::uint64_t max_duration_ms = 86'400'000;
-
-enum class Kind { string, integer, boolean };
-
-/// One user-settable value and the names it goes by in each source.
-struct Setting {
-  std::string_view key;                          // TOML key; dotted for [timeouts]
-  std::optional<std::string> Flags::*flag_member;  // null when there is no flag
-  std::string_view flag;
-  std::string_view env;
-  Kind kind;
-};
-
-const Setting s_listen{"listen", &Flags::listen, "--listen", "VAULT_PROXY_LISTEN", Kind::string};
-const Setting s_port{"port", &Flags::port, "--port", "VAULT_PROXY_PORT", Kind::integer};
-const Setting s_upstream{"upstream", &Flags::upstream, "--upstream", "VAULT_PROXY_UPSTREAM", Kind::string};
-const Setting s_connect_to{"connect_to", &Flags::connect_to, "--connect-to", "VAULT_PROXY_CONNECT_TO",
-                           Kind::string};
-const Setting s_ca_file{"ca_file", &Flags::ca_file, "--ca-file", "VAULT_PROXY_CA_FILE", Kind::string};
-const Setting s_user_agent{"user_agent", &Flags::user_agent, "--user-agent", "VAULT_PROXY_USER_AGENT",
-                           Kind::string};
-const Setting s_threads{"threads", &Flags::threads, "--threads", "VAULT_PROXY_THREADS", Kind::integer};
-const Setting s_pool_size{"pool_size", &Flags::pool_size, "--pool-size", "VAULT_PROXY_POOL_SIZE",
-                          Kind::integer};
-const Setting s_max_connections{"max_connections", &Flags::max_connections, "--max-connections",
-                                "VAULT_PROXY_MAX_CONNECTIONS", Kind::integer};
-const Setting s_log_format{"log_format", &Flags::log_format, "--log-format", "VAULT_PROXY_LOG_FORMAT",
-                           Kind::string};
-const Setting s_log_level{"log_level", &Flags::log_level, "--log-level", "VAULT_PROXY_LOG_LEVEL",
-                          Kind::string};
-const Setting s_access_log{"access_log", nullptr, "", "VAULT_PROXY_ACCESS_LOG", Kind::boolean};
-const Setting s_pid_file{"pid_file", &Flags::pid_file, "--pid-file", "VAULT_PROXY_PID_FILE", Kind::string};
-const Setting s_ready_probe_path{"ready_probe_path", nullptr, "", "", Kind::string};
-const Setting s_unix_socket{"unix_socket", &Flags::unix_socket, "--unix-socket", "VAULT_PROXY_UNIX_SOCKET",
-                            Kind::string};
-const Setting s_unix_socket_mode{"unix_socket_mode", &Flags::unix_socket_mode, "--unix-socket-mode",
-                                 "VAULT_PROXY_UNIX_SOCKET_MODE", Kind::string};
-const Setting s_capability{"capability", &Flags::capability, "--capability", "VAULT_PROXY_CAPABILITY",
-                           Kind::boolean};
-const Setting s_capability_file{"capability_file", &Flags::capability_file, "--capability-file",
-                                "VAULT_PROXY_CAPABILITY_FILE", Kind::string};
-const Setting s_allowed_hosts{"allowed_hosts", &Flags::allowed_hosts, "--allowed-hosts",
-                              "VAULT_PROXY_ALLOWED_HOSTS", Kind::string};
-const Setting s_ready_cache_ms{"ready_cache_ms", nullptr, "", "", Kind::integer};
-
-struct TimeoutSetting {
-  Setting setting;
-  std::chrono::milliseconds Timeouts::*member;
-};
-
-const std::array<TimeoutSetting, 8> timeout_settings{{
-    {{"timeouts.connect_ms", nullptr, "", "", Kind::integer}, &Timeouts::connect},
-    {{"timeouts.tls_handshake_ms", nullptr, "", "", Kind::integer}, &Timeouts::tls_handshake},
-    {{"timeouts.request_header_ms", nullptr, "", "", Kind::integer}, &Timeouts::request_header},
-    {{"timeouts.upstream_header_ms", nullptr, "", "", Kind::integer}, &Timeouts::upstream_header},
-    {{"timeouts.idle_keepalive_ms", nullptr, "", "", Kind::integer}, &Timeouts::idle_keepalive},
-    {{"timeouts.body_inactivity_ms", nullptr, "", "", Kind::integer}, &Timeouts::body_inactivity},
-    {{"timeouts.upstream_idle_ms", nullptr, "", "", Kind::integer}, &Timeouts::upstream_idle},
-    {{"timeouts.shutdown_grace_ms", nullptr, "", "", Kind::integer}, &Timeouts::shutdown_grace},
-}};
-
-const std::array<const Setting*, 20> top_settings{
-    &s_listen,   &s_port,       &s_upstream,   &s_connect_to, &s_ca_file,
-    &s_user_agent, &s_threads,  &s_pool_size,  &s_max_connections, &s_log_format,
-    &s_log_level, &s_access_log, &s_pid_file,  &s_ready_probe_path, &s_ready_cache_ms,
-    &s_unix_socket, &s_unix_socket_mode, &s_capability, &s_capability_file, &s_allowed_hosts};
-
-constexpr std::string_view timeouts_table = "timeouts";
-
-std::string label(const Setting& s) {
-  if (s.flag.empty() && s.env.empty()) return std::string(s.key) + " (TOML file only)";
-  std::string out(s.key);
-  out += " (";
-  if (!s.flag.empty()) out.append(s.flag).append(" / ");
-  if (!s.env.empty()) out.append(s.env).append(" / ");
-  out.append(s.key).append(")");
-  return out;
-}
-
-/// Control and non-ASCII bytes escaped as \xHH so a hostile value cannot move the terminal cursor or
-/// forge a line of output; long values cut short.
-std::string escape(std::string_view v, std::size_t max_shown) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < v.size() && i < max_shown; ++i) {
-    auto c = static_cast<unsigned char>(v[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  if (v.size() > max_shown) out += "...";
-  return out;
-}
-
-/// A value quoted for an issue.
-std::string quote(std::string_view v) {
-  constexpr std::size_t max_shown = 100;
-  std::string out = "'" + escape(v, max_shown) + "'";
-  if (v.size() > max_shown) out += " (" + std::to_string(v.size()) + " bytes)";
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) {
-    auto c = static_cast<unsigned char>(ch);
-    return c < 0x20 || c == 0x7f;
-  });
-}
-
-bool printable_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char ch) {
-    auto c = static_cast<unsigned char>(ch);
-    return c >= 0x20 && c < 0x7f;
-  });
-}
-
-/// Digits only: no sign, space, "0x" or exponent, so "8080 " or "+1" are refused instead of guessed.
-std::optional<std::uint64_t> parse_decimal(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-bool is_ipv4(std::string_view s) {
-  if (s.find('\0') != std::string_view::npos) return false;
-  in_addr a{};
-  return ::inet_pton(AF_INET, std::string(s).c_str(), &a) == 1;
-}
-
-bool is_ipv6(std::string_view s) {
-  if (s.find('\0') != std::string_view::npos) return false;
-  in6_addr a{};
-  return ::inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
-}
-
-/// A DNS name as used for SNI and the certificate check (RFC 1123 labels; '_' tolerated because
-/// internal names use it). Returns the lowercased name, or sets `problem`.
-std::optional<std::string> check_hostname(std::string_view host, std::string& problem) {
-  if (host.empty()) {
-    problem = "has no host";
-    return std::nullopt;
-  }
-  if (host.size() > 253) {
-    problem = "host name is longer than 253 characters";
-    return std::nullopt;
-  }
-  if (host.back() == '.') {
-    // RFC 6066 §3: SNI carries the name without the trailing dot.
-    problem = "host " + quote(host) + " ends with a dot";
-    return std::nullopt;
-  }
-  bool numeric = true;
-  std::size_t start = 0;
-  while (start <= host.size()) {
-    std::size_t dot = host.find('.', start);
-    if (dot == std::string_view::npos) dot = host.size();
-    std::string_view label = host.substr(start, dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      problem = "host " + quote(host) + " is not a valid host name";
-      return std::nullopt;
-    }
-    for (char c : label) {
-      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                c == '_';
-      if (!ok) {
-        problem = "host " + quote(host) + " is not a valid host name";
-        return std::nullopt;
-      }
-      if (c < '0' || c > '9') numeric = false;
-    }
-    start = dot + 1;
-  }
-  // All-digit names are read as IPv4 by resolvers (and inet_aton accepts "1.2.3" or "010.0.0.1"), so
-  // demand the strict dotted quad instead of dialling something unexpected.
-  if (numeric && !is_ipv4(host)) {
-    problem = "host " + quote(host) + " is not a valid IPv4 address";
-    return std::nullopt;
-  }
-  return lower(host);
-}
-
-/// Splits "host:port" or "[v6]:port"; `port` is empty when there is no ":port".
-struct HostPort {
-  std::string host;  // without brackets
-  std::optional<std::string_view> port;
-  bool bracketed = false;
-};
-
-std::optional<HostPort> split_host_port(std::string_view s, std::string& problem) {
-  HostPort hp;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string_view::npos) {
-      problem = "has '[' without a closing ']'";
-      return std::nullopt;
-    }
-    std::string_view inner = s.substr(1, close - 1);
-    if (!is_ipv6(inner)) {
-      problem = quote(s.substr(0, close + 1)) + " is not an IPv6 address in brackets";
-      return std::nullopt;
-    }
-    hp.host = lower(inner);
-    hp.bracketed = true;
-    std::string_view rest = s.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') {
-        problem = "has " + quote(rest) + " after the IPv6 address";
-        return std::nullopt;
-      }
-      hp.port = rest.substr(1);
-    }
-    return hp;
-  }
-  auto colon = s.rfind(':');
-  if (colon == std::string_view::npos) {
-    hp.host = std::string(s);
-    return hp;
-  }
-  if (s.substr(0, colon).find(':') != std::string_view::npos) {
-    problem = "has an IPv6 address without brackets";
-    return std::nullopt;
-  }
-  hp.host = std::string(s.substr(0, colon));
-  hp.port = s.substr(colon + 1);
-  return hp;
-}
-
-/// Host part of an upstream or connect_to: a bracketed IPv6 literal was checked by the splitter;
-/// anything else must be a host name or dotted-quad IPv4.
-std::optional<std::string> check_host(const HostPort& hp, std::string& problem) {
-  if (hp.bracketed) return hp.host;
-  return check_hostname(hp.host, problem);
-}
-
-std::optional<std::uint16_t> check_port(std::string_view text, std::string& problem) {
-  auto v = parse_decimal(text);
-  if (!v || *v < 1 || *v > 65535) {
-    problem = "port " + quote(text) + " is not a number from 1 to 65535";
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(*v);
-}
-
-struct UpstreamParse {
-  std::optional<Upstream> upstream;
-  std::string problem;
-  std::string fix;
-};
-
-UpstreamParse parse_upstream_detail(std::string_view url) {
-  UpstreamParse r;
-  const std::string generic_fix = "write it as https://host or https://host:port, e.g. https://vault.raxx.app";
-  auto fail = [&](std::string problem, std::string fix) {
-    r.problem = std::move(problem);
-    r.fix = std::move(fix);
-    return r;
-  };
-  if (url.empty()) return fail("is empty", generic_fix);
-  auto scheme_end = url.find("://");
-  auto authority_start = url.find_first_of("/?#@");
-  // Userinfo may hold a password, so the value is never quoted once an '@' is seen before the path.
-  std::string_view after_scheme = scheme_end == std::string_view::npos ? url : url.substr(scheme_end + 3);
-  std::string_view authority_part = after_scheme.substr(0, after_scheme.find_first_of("/?#"));
-  if (authority_part.find('@') != std::string_view::npos ||
-      (scheme_end != std::string_view::npos && url.substr(0, scheme_end).find('@') != std::string_view::npos))
-    return fail("contains user:password@ credentials (value not shown)",
-                "remove the user:password@ part; the proxy authenticates upstream with the service token");
-  if (!printable_ascii(url) || url.find(' ') != std::string_view::npos)
-    return fail(quote(url) + " contains a space or control character", generic_fix);
-  if (scheme_end == std::string_view::npos || (authority_start != std::string_view::npos &&
-                                               authority_start < scheme_end))
-    return fail(quote(url) + " has no https:// scheme", "write https://" + std::string(url));
-  std::string scheme = lower(url.substr(0, scheme_end));
-  if (scheme == "http")
-    return fail(quote(url) + " uses plain http",
-                "TLS is mandatory: use https://" + std::string(after_scheme) +
-                    " (the service token must never travel unencrypted)");
-  if (scheme != "https")
-    return fail(quote(url) + " has the scheme " + quote(scheme) + ", not https", generic_fix);
-
-  std::string_view rest = after_scheme.substr(authority_part.size());
-  if (auto q = rest.find('?'); q != std::string_view::npos && rest.find('#') > q)
-    return fail(quote(url) + " has a query string",
-                "remove everything from '?'; the proxy forwards each client's own path and query");
-  if (rest.find('#') != std::string_view::npos)
-    return fail(quote(url) + " has a fragment", "remove everything from '#'");
-  if (!rest.empty() && rest != "/")
-    return fail(quote(url) + " has the path " + quote(rest),
-                "give only scheme, host and port; the proxy forwards each client's own path");
-
-  std::string problem;
-  auto hp = split_host_port(authority_part, problem);
-  if (!hp) return fail(quote(url) + " " + problem, generic_fix);
-  auto host = check_host(*hp, problem);
-  if (!host) return fail(quote(url) + " " + problem, generic_fix);
-  Upstream up;
-  up.host = std::move(*host);
-  if (hp->port) {
-    auto port = check_port(*hp->port, problem);
-    if (!port) return fail(quote(url) + " " + problem, generic_fix);
-    up.port = *port;
-  }
-  r.upstream = std::move(up);
-  return r;
-}
-
-struct ConnectToParse {
-  std::optional<ConnectTo> target;
-  std::string problem;
-};
-
-ConnectToParse parse_connect_to(std::string_view s) {
-  ConnectToParse r;
-  std::string problem;
-  if (s.find("://") != std::string_view::npos) {
-    r.problem = quote(s) + " is a URL, not host:port";
-    return r;
-  }
-  auto hp = split_host_port(s, problem);
-  if (!hp) {
-    r.problem = quote(s) + " " + problem;
-    return r;
-  }
-  if (!hp->port) {
-    r.problem = quote(s) + " has no :port";
-    return r;
-  }
-  auto host = check_host(*hp, problem);
-  if (!host) {
-    r.problem = quote(s) + " " + problem;
-    return r;
-  }
-  auto port = check_port(*hp->port, problem);
-  if (!port) {
-    r.problem = quote(s) + " " + problem;
-    return r;
-  }
-  r.target = ConnectTo{std::move(*host), *port};
-  return r;
-}
-
-std::string errno_text(int e) { return std::strerror(e); }
-
-/// Opens a regular file for reading. Directories, FIFOs and devices are refused: they would fail
-/// with a confusing parser message or block start-up forever. Returns -1 and sets `problem`.
-int open_regular(const std::string& path, std::string& problem) {
-  if (path.find('\0') != std::string::npos) {
-    problem = "path contains a NUL byte";
-    return -1;
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    problem = quote(path) + " cannot be opened: " + errno_text(errno);
-    return -1;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    problem = quote(path) + " cannot be read: " + errno_text(errno);
-    ::close(fd);
-    return -1;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    problem = quote(path) + (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file");
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-/// Reads the whole config file.
-std::optional<std::string> read_text_file(const std::string& path, std::string& problem) {
-  int fd = open_regular(path, problem);
-  if (fd < 0) return std::nullopt;
-  // Sized from fstat (plus one byte, to notice a file that grows), not to the limit: zero-filling
-  // a MiB per read made the config fuzzer crawl.
-  struct stat st{};
-  std::size_t want = ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 4096;
-  std::string text(std::min(want, max_config_bytes) + 1, '\0');
-  std::size_t got = 0;
-  while (got <= max_config_bytes) {
-    if (got == text.size()) text.resize(std::min(text.size() * 2, max_config_bytes + 1));
-    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      problem = quote(path) + " cannot be read: " + errno_text(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (got > max_config_bytes) {
-    problem = quote(path) + " is larger than 1 MiB; it is probably not the config file";
-    return std::nullopt;
-  }
-  text.resize(got);
-  return text;
-}
-
-/// Opens and reads one byte, so an unreadable file (EACCES, EISDIR, EIO) fails here, at start, and
-/// not at the first TLS handshake. The PEM contents are checked where the TLS context loads them.
-bool readable_file(const std::string& path, std::string& problem) {
-  int fd = open_regular(path, problem);
-  if (fd < 0) return false;
-  char byte = 0;
-  ssize_t n = 0;
-  do n = ::read(fd, &byte, 1);
-  while (n < 0 && errno == EINTR);
-  int e = errno;
-  ::close(fd);
-  if (n < 0) {
-    problem = quote(path) + " cannot be read: " + errno_text(e);
-    return false;
-  }
-  if (n == 0) {
-    problem = quote(path) + " is empty";
-    return false;
-  }
-  return true;
-}
 
 /// Key names that suggest a credential. The file is often world-readable and copied around, so a
 /// secret in it is refused even under an unknown key.
@@ -520,152 +71,49 @@ struct Raw {
   std::string origin;
 };
 
+/// The settings of one TOML table ("" = the top level), as listed in an unknown-key fix:
+/// top-level keys, then each table as [name].
+std::vector<std::string> known_keys(std::string_view table) {
+  std::vector<std::string> keys;
+  for (const auto& s : settings()) {
+    auto dot = s.key.find('.');
+    if (table.empty() && dot == std::string_view::npos) {
+      keys.emplace_back(s.key);
+    } else if (table.empty()) {
+      std::string name = "[" + std::string(s.key.substr(0, dot)) + "]";
+      if (std::find(keys.begin(), keys.end(), name) == keys.end()) keys.push_back(std::move(name));
+    } else if (dot != std::string_view::npos && s.key.substr(0, dot) == table) {
+      keys.emplace_back(s.key.substr(dot + 1));
+    }
+  }
+  return keys;
+}
+
+/// Whether some setting lives in the TOML table `name`.
+bool is_table(std::string_view name) { return !name.empty() && !known_keys(name).empty(); }
+
+/// The setting `name` in `table` ("" = top level); a quoted key with a dot never matches.
+const Setting* setting_at(std::string_view table, std::string_view name) {
+  if (name.find('.') != std::string_view::npos) return nullptr;
+  return find_setting(table.empty() ? std::string(name) : std::string(table) + "." + std::string(name));
+}
+
 class Loader {
  public:
   Loader(const Flags& flags, const Env& env) : flags_(flags), env_(env) {}
 
   LoadResult run() {
     read_file();
+    check_flag_keys();
     Config c;
     c.config_file = config_file_;
-
-    if (auto r = pick(s_listen)) {
-      if (auto v = check_listen(*r)) c.listen = *v;
-    }
-    if (auto r = pick(s_port)) {
-      if (auto v = number(s_port, *r, 0, 65535, "a port number", " (0 picks a free port)"))
-        c.port = static_cast<std::uint16_t>(*v);
-    }
-    if (auto r = pick(s_upstream)) {
-      auto p = parse_upstream_detail(r->text);
-      if (p.upstream)
-        c.upstream = *p.upstream;
-      else
-        add(s_upstream, *r, p.problem, p.fix);
-    }
-    if (auto r = pick(s_connect_to)) {
-      auto p = parse_connect_to(r->text);
-      if (p.target)
-        c.connect_to = *p.target;
-      else
-        add(s_connect_to, *r, p.problem,
-            "write host:port or [IPv6]:port with a port from 1 to 65535, e.g. 127.0.0.1:8443");
-    }
-    if (auto r = pick(s_ca_file)) {
-      if (check_ca_file(*r)) c.ca_file = r->text;
-    }
-    if (auto r = pick(s_user_agent)) {
-      if (r->text.empty() || !printable_ascii(r->text))
-        add(s_user_agent, *r,
-            r->text.empty() ? "is empty" : quote(r->text) + " contains a control or non-ASCII character",
-            "use printable ASCII on one line, e.g. raxx-vault-proxy/1.0");
-      else
-        c.user_agent = r->text;
-    }
-    if (auto r = pick(s_threads)) {
-      if (auto v = number(s_threads, *r, 0, 256, "a thread count", " (0 = one per CPU core)"))
-        c.threads = static_cast<unsigned>(*v);
-    }
-    if (auto r = pick(s_pool_size)) {
-      if (auto v = number(s_pool_size, *r, 0, 100'000, "a pool size", " (0 disables pooling)"))
-        c.pool_size = static_cast<std::size_t>(*v);
-    }
-    if (auto r = pick(s_max_connections)) {
-      if (auto v = number(s_max_connections, *r, 1, 1'000'000, "a connection limit", ""))
-        c.max_connections = static_cast<std::size_t>(*v);
-    }
-    if (auto r = pick(s_log_format)) {
-      if (r->text == "text")
-        c.log_format = LogFormat::text;
-      else if (r->text == "json")
-        c.log_format = LogFormat::json;
-      else
-        add(s_log_format, *r, quote(r->text) + " is not a log format", "use text or json");
-    }
-    if (auto r = pick(s_log_level)) {
-      static constexpr std::array<std::string_view, 7> levels{"trace", "debug", "info", "warn",
-                                                              "error", "critical", "off"};
-      if (std::find(levels.begin(), levels.end(), r->text) != levels.end())
-        c.log_level = r->text;
-      else
-        add(s_log_level, *r, quote(r->text) + " is not a log level",
-            "use one of trace, debug, info, warn, error, critical, off");
-    }
-    if (auto r = pick(s_access_log)) {
-      if (auto v = boolean(s_access_log, *r)) c.access_log = *v;
-    }
-    if (auto r = pick(s_pid_file)) {
-      if (r->text.empty() || has_control(r->text))
-        add(s_pid_file, *r, r->text.empty() ? "is empty" : quote(r->text) + " contains a control character",
-            "give the path of the file to write the process id to, e.g. /run/vault-proxy/vault-proxy.pid");
-      else
-        c.pid_file = r->text;
-    }
-    if (auto r = pick(s_ready_probe_path)) {
-      if (r->text.empty() || r->text.front() != '/' || !printable_ascii(r->text) ||
-          r->text.find(' ') != std::string::npos || r->text.find('#') != std::string::npos)
-        add(s_ready_probe_path, *r, quote(r->text) + " is not an absolute request path",
-            "use a path that starts with '/' and has no spaces, e.g. /api/status");
-      else
-        c.ready_probe_path = r->text;
-    }
-    if (auto r = pick(s_ready_cache_ms)) {
-      if (auto v = number(s_ready_cache_ms, *r, 1, max_duration_ms, "a duration in milliseconds",
-                          " (86400000 = 24 h)"))
-        c.ready_cache = std::chrono::milliseconds(*v);
-    }
-    if (auto r = pick(s_unix_socket)) {
-      if (r->text.empty() || has_control(r->text) || r->text.size() > 107)
-        add(s_unix_socket, *r, r->text.empty() ? "is empty" : quote(r->text) + " is not a usable socket path",
-            "give a path of at most 107 bytes, e.g. /run/user/1000/vault-proxy.sock");
-      else
-        c.unix_socket = r->text;
-    }
-    if (auto r = pick(s_unix_socket_mode)) {
-      unsigned mode = 0;
-      auto [p, ec] = std::from_chars(r->text.data(), r->text.data() + r->text.size(), mode, 8);
-      if (r->text.empty() || ec != std::errc{} || p != r->text.data() + r->text.size() || mode > 0777)
-        add(s_unix_socket_mode, *r, quote(r->text) + " is not an octal file mode",
-            "use an octal mode such as 0600 (owner only) or 0660 (owner and group)");
-      else
-        c.unix_socket_mode = mode;
-    }
-    if (auto r = pick(s_capability)) {
-      if (auto v = boolean(s_capability, *r)) c.capability = *v;
-    }
-    if (auto r = pick(s_capability_file)) {
-      if (r->text.empty() || has_control(r->text))
-        add(s_capability_file, *r, r->text.empty() ? "is empty" : quote(r->text) + " contains a control character",
-            "give the path the capability prefix is written to, e.g. /run/user/1000/vault-proxy.cap");
-      else
-        c.capability_file = r->text;
-    }
-    if (auto r = pick(s_allowed_hosts)) {
-      std::string_view rest = r->text;
-      while (!rest.empty()) {
-        auto comma = rest.find(',');
-        auto item = rest.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty()) {
-          if (!printable_ascii(item) || item.find_first_of(" /:@") != std::string_view::npos)
-            add(s_allowed_hosts, *r, quote(std::string(item)) + " is not a host name",
-                "list bare host names separated by commas, e.g. vault-proxy.internal");
-          else
-            c.allowed_hosts.emplace_back(item);
-        }
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
+    for (const auto& s : settings()) {
+      auto raw = pick(s);
+      if (!raw) continue;
+      for (auto& p : s.apply(raw->text, c))
+        issues_.push_back({issue_field(s), p.problem + " (from " + raw->origin + ")", std::move(p.fix)});
     }
     c.unsafe_listen = flags_.unsafe_listen;
-    for (const auto& t : timeout_settings) {
-      if (auto r = pick(t.setting)) {
-        if (auto v = number(t.setting, *r, 1, max_duration_ms, "a duration in milliseconds",
-                            " (86400000 = 24 h)"))
-          c.timeouts.*t.member = std::chrono::milliseconds(*v);
-      }
-    }
 
     LoadResult result;
     result.issues = std::move(issues_);
@@ -674,15 +122,11 @@ class Loader {
   }
 
  private:
-  void add(const Setting& s, const Raw& r, std::string_view problem, std::string fix) {
-    issues_.push_back({label(s), std::string(problem) + " (from " + r.origin + ")", std::move(fix)});
-  }
-
   /// flags > environment > TOML file: the first source that names the value decides; lower sources
   /// are not validated because they have no effect.
-  std::optional<Raw> pick(const Setting& s) {
-    if (s.flag_member != nullptr) {
-      if (const auto& v = flags_.*s.flag_member) return Raw{*v, std::string(s.flag)};
+  std::optional<Raw> pick(const Setting& s) const {
+    if (!s.flag.empty()) {
+      if (auto it = flags_.values.find(s.key); it != flags_.values.end()) return Raw{it->second, std::string(s.flag)};
     }
     if (!s.env.empty()) {
       if (auto v = env_(s.env)) return Raw{std::move(*v), std::string(s.env)};
@@ -691,72 +135,46 @@ class Loader {
     return std::nullopt;
   }
 
-  /// true/1/on or false/0/off (TOML booleans arrive as "true"/"false"); anything else is an issue.
-  std::optional<bool> boolean(const Setting& s, const Raw& r) {
-    if (r.text == "true" || r.text == "1" || r.text == "on") return true;
-    if (r.text == "false" || r.text == "0" || r.text == "off") return false;
-    add(s, r, quote(r.text) + " is not a boolean", "use true or false");
-    return std::nullopt;
-  }
-
-  std::optional<std::uint64_t> number(const Setting& s, const Raw& r, std::uint64_t lo, std::uint64_t hi,
-                                      std::string_view noun, std::string_view note) {
-    auto v = parse_decimal(r.text);
-    if (v && *v >= lo && *v <= hi) return v;
-    add(s, r, quote(r.text) + " is not " + std::string(noun),
-        "use a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + std::string(note));
-    return std::nullopt;
-  }
-
-  std::optional<std::string> check_listen(const Raw& r) {
-    std::string_view v = r.text;
-    if (lower(v) == "localhost") return std::string("127.0.0.1");
-    if (v.size() >= 2 && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
-    if (is_ipv4(v) || is_ipv6(v)) return std::string(v);
-    add(s_listen, r, quote(r.text) + " is not an IP address",
-        "use an IP literal such as 127.0.0.1, ::1 or 0.0.0.0 (host names other than localhost are not "
-        "resolved); the port is a separate setting");
-    return std::nullopt;
-  }
-
-  bool check_ca_file(const Raw& r) {
-    const std::string fix = "point it at a readable PEM bundle, or leave it unset to use the system store";
-    if (r.text.empty()) {
-      add(s_ca_file, r, "is empty", fix);
-      return false;
+  /// Flags::values is filled by add_config_flags; a key no flag has would otherwise be ignored.
+  void check_flag_keys() {
+    for (const auto& [key, value] : flags_.values) {
+      const Setting* s = find_setting(key);
+      if (s == nullptr || s->flag.empty())
+        issues_.push_back({quote(key) + " (command line)", "is not a setting that has a flag",
+                           "give one of the flags listed by --help"});
     }
-    std::string problem;
-    if (!readable_file(r.text, problem)) {
-      add(s_ca_file, r, problem, fix);
-      return false;
-    }
-    return true;
   }
 
   void file_issue(std::string problem, std::string fix) {
-    issues_.push_back({"config file (--config / VAULT_PROXY_CONFIG)", std::move(problem), std::move(fix)});
+    issues_.push_back({"config file (" + std::string(config_flag) + " / " + std::string(config_env) + ")",
+                       std::move(problem), std::move(fix)});
+  }
+
+  /// The file named by --config, else by VAULT_PROXY_CONFIG; its origin for issues. Empty when neither.
+  std::optional<std::string> config_origin() {
+    if (flags_.config_file) {
+      config_file_ = *flags_.config_file;
+      return std::string(config_flag);
+    }
+    if (auto v = env_(config_env)) {
+      config_file_ = std::move(*v);
+      return std::string(config_env);
+    }
+    return std::nullopt;
   }
 
   void read_file() {
-    std::string origin;
-    if (flags_.config_file) {
-      config_file_ = *flags_.config_file;
-      origin = "--config";
-    } else if (auto v = env_("VAULT_PROXY_CONFIG")) {
-      config_file_ = std::move(*v);
-      origin = "VAULT_PROXY_CONFIG";
-    } else {
-      return;
-    }
+    auto origin = config_origin();
+    if (!origin) return;
     if (config_file_->empty()) {
-      file_issue("is empty (from " + origin + ")",
-                 "give the path of a TOML file, or unset " + origin + " to run from defaults");
+      file_issue("is empty (from " + *origin + ")",
+                 "give the path of a TOML file, or unset " + *origin + " to run from defaults");
       return;
     }
     std::string problem;
     auto text = read_text_file(*config_file_, problem);
     if (!text) {
-      file_issue(problem + " (from " + origin + ")",
+      file_issue(problem + " (from " + *origin + ")",
                  "fix the path or permissions; a named config file is never skipped");
       return;
     }
@@ -775,7 +193,7 @@ class Loader {
         at += " (parser message withheld: the file appears to contain a secret)";
       else
         at += ": " + escape(e.description(), 300);
-      file_issue(at + " (from " + origin + ")", "correct the syntax at that position (see https://toml.io)");
+      file_issue(at + " (from " + *origin + ")", "correct the syntax at that position (see https://toml.io)");
       return;
     }
     scan_secrets(root, "");
@@ -869,49 +287,43 @@ class Loader {
                           : s.kind == Kind::integer ? "= 1000 (no quotes)"
                                                     : "= true or = false (no quotes)";
     std::string_view bare = s.key.substr(s.key.rfind('.') + 1);
-    issues_.push_back({label(s), "expected " + std::string(want) + ", found " + std::string(type_name(v.type())) +
-                                     " (from " + origin + ")",
+    issues_.push_back({issue_field(s),
+                       "expected " + std::string(want) + ", found " + std::string(type_name(v.type())) +
+                           " (from " + origin + ")",
                        "write " + std::string(bare) + " " + example});
   }
 
   void collect(const toml::table& root) {
-    std::vector<std::string> known_top;
-    for (const auto* s : top_settings) known_top.emplace_back(s->key);
-    known_top.emplace_back("[timeouts]");
-    std::vector<std::string> known_timeouts;
-    for (const auto& t : timeout_settings)
-      known_timeouts.emplace_back(t.setting.key.substr(timeouts_table.size() + 1));
-
     for (auto&& [k, v] : root) {
       std::string key(k.str());
       if (is_secret_key(key)) continue;
-      if (key == timeouts_table) {
-        const auto* table = v.as_table();
-        if (table == nullptr) {
-          issues_.push_back({"timeouts (TOML file only)",
-                             "expected a table, found " + std::string(type_name(v.type())) + " in " +
-                                 quote(*config_file_),
-                             "write [timeouts] on its own line followed by keys such as connect_ms = 5000"});
-          continue;
-        }
-        for (auto&& [tk, tv] : *table) {
-          std::string path = key + "." + std::string(tk.str());
-          if (is_secret_key(path)) continue;
-          auto it = std::find_if(timeout_settings.begin(), timeout_settings.end(),
-                                 [&](const TimeoutSetting& t) { return t.setting.key == path; });
-          if (it == timeout_settings.end())
-            unknown_key(path, tk.str(), known_timeouts, "in [timeouts]");
-          else
-            take(it->setting, tv);
-        }
-        continue;
-      }
-      auto it = std::find_if(top_settings.begin(), top_settings.end(),
-                             [&](const Setting* s) { return s->key == key; });
-      if (it == top_settings.end())
-        unknown_key(key, key, known_top, "at the top level");
+      if (is_table(key))
+        collect_table(key, v);
+      else if (const Setting* s = setting_at("", key))
+        take(*s, v);
       else
-        take(**it, v);
+        unknown_key(key, key, known_keys(""), "at the top level");
+    }
+  }
+
+  void collect_table(const std::string& name, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+      std::string first = known_keys(name).front();
+      std::string example = first + " = " + setting_at(name, first)->show(Config{});
+      issues_.push_back({name + " (TOML file only)",
+                         "expected a table, found " + std::string(type_name(node.type())) + " in " +
+                             quote(*config_file_),
+                         "write [" + name + "] on its own line followed by keys such as " + example});
+      return;
+    }
+    for (auto&& [k, v] : *table) {
+      std::string path = name + "." + std::string(k.str());
+      if (is_secret_key(path)) continue;
+      if (const Setting* s = setting_at(name, k.str()))
+        take(*s, v);
+      else
+        unknown_key(path, k.str(), known_keys(name), "in [" + name + "]");
     }
   }
 
@@ -959,11 +371,5 @@ Env map_env(std::map<std::string, std::string> values) {
 }
 
 LoadResult load(const Flags& flags, const Env& env) { return Loader(flags, env).run(); }
-
-std::optional<Upstream> parse_upstream(std::string_view url, std::string& problem) {
-  auto r = parse_upstream_detail(url);
-  if (!r.upstream) problem = r.problem;
-  return r.upstream;
-}
 
 }  // namespace vp::config

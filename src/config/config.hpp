@@ -90,27 +90,11 @@ Env process_env();
 /// An environment backed by a map (tests).
 Env map_env(std::map<std::string, std::string> values);
 
-/// Command-line values, as strings exactly as given; unset = not given.
+/// Command-line values, as strings exactly as given; a flag not given has no entry.
 struct Flags {
-  std::optional<std::string> config_file;
-  std::optional<std::string> listen;
-  std::optional<std::string> port;
-  std::optional<std::string> upstream;
-  std::optional<std::string> connect_to;
-  std::optional<std::string> ca_file;
-  std::optional<std::string> user_agent;
-  std::optional<std::string> threads;
-  std::optional<std::string> pool_size;
-  std::optional<std::string> max_connections;
-  std::optional<std::string> log_format;
-  std::optional<std::string> log_level;
-  std::optional<std::string> pid_file;
-  std::optional<std::string> unix_socket;      ///< --unix-socket / VAULT_PROXY_UNIX_SOCKET
-  std::optional<std::string> unix_socket_mode; ///< --unix-socket-mode / VAULT_PROXY_UNIX_SOCKET_MODE (octal)
-  std::optional<std::string> capability;       ///< --capability / VAULT_PROXY_CAPABILITY (true|false)
-  std::optional<std::string> capability_file;  ///< --capability-file / VAULT_PROXY_CAPABILITY_FILE
-  std::optional<std::string> allowed_hosts;    ///< --allowed-hosts / VAULT_PROXY_ALLOWED_HOSTS (comma-separated)
-  bool unsafe_listen = false;                  ///< --unsafe-listen (flag only: never from env or file)
+  std::optional<std::string> config_file;                  ///< --config
+  std::map<std::string, std::string, std::less<>> values;  ///< setting key (settings.hpp) → its flag's value
+  bool unsafe_listen = false;                              ///< --unsafe-listen (flag only: never from env or file)
 };
 
 /// Either a Config or every issue found.

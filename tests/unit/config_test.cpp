@@ -86,7 +86,7 @@ TEST(ConfigPrecedence, UnsafeListenComesOnlyFromTheFlag) {
 /// One setting reachable from all three sources, with a distinct valid value per source.
 struct PrecedenceRow {
   std::string name;
-  std::optional<std::string> Flags::*flag;
+  std::string flag;  // setting key
   std::string env;
   std::string toml_line_file;  // e.g. `port = 1001`
   std::string file_value, env_value, flag_value, default_value;
@@ -99,31 +99,31 @@ std::vector<PrecedenceRow> precedence_rows(const TempDir& dir) {
   for (const auto& p : {ca_f, ca_e, ca_g}) write_file(p, "-----BEGIN CERTIFICATE-----\n");
   auto opt = [](const std::optional<std::string>& v) { return v.value_or("<unset>"); };
   return {
-      {"port", &Flags::port, "VAULT_PROXY_PORT", "port = 1001", "1001", "1002", "1003", "2019",
+      {"port", "port", "VAULT_PROXY_PORT", "port = 1001", "1001", "1002", "1003", "2019",
        [](const Config& c) { return std::to_string(c.port); }},
-      {"listen", &Flags::listen, "VAULT_PROXY_LISTEN", "listen = \"10.0.0.1\"", "10.0.0.1", "10.0.0.2",
+      {"listen", "listen", "VAULT_PROXY_LISTEN", "listen = \"10.0.0.1\"", "10.0.0.1", "10.0.0.2",
        "10.0.0.3", "127.0.0.1", [](const Config& c) { return c.listen; }},
-      {"upstream", &Flags::upstream, "VAULT_PROXY_UPSTREAM", "upstream = \"https://file.example\"",
+      {"upstream", "upstream", "VAULT_PROXY_UPSTREAM", "upstream = \"https://file.example\"",
        "https://file.example", "https://env.example:8443", "https://flag.example", "https://vault.raxx.app",
        [](const Config& c) { return c.upstream.url(); }},
-      {"connect_to", &Flags::connect_to, "VAULT_PROXY_CONNECT_TO", "connect_to = \"file.example:1\"",
+      {"connect_to", "connect_to", "VAULT_PROXY_CONNECT_TO", "connect_to = \"file.example:1\"",
        "file.example:1", "env.example:2", "flag.example:3", "<unset>",
        [](const Config& c) {
          return c.connect_to ? c.connect_to->host + ":" + std::to_string(c.connect_to->port) : "<unset>";
        }},
-      {"ca_file", &Flags::ca_file, "VAULT_PROXY_CA_FILE", "ca_file = \"" + ca_f + "\"", ca_f, ca_e, ca_g,
+      {"ca_file", "ca_file", "VAULT_PROXY_CA_FILE", "ca_file = \"" + ca_f + "\"", ca_f, ca_e, ca_g,
        "<unset>", [opt](const Config& c) { return opt(c.ca_file); }},
-      {"user_agent", &Flags::user_agent, "VAULT_PROXY_USER_AGENT", "user_agent = \"ua-file\"", "ua-file",
+      {"user_agent", "user_agent", "VAULT_PROXY_USER_AGENT", "user_agent = \"ua-file\"", "ua-file",
        "ua-env", "ua-flag", "raxx-vault-proxy/1.0", [](const Config& c) { return c.user_agent; }},
-      {"threads", &Flags::threads, "VAULT_PROXY_THREADS", "threads = 1", "1", "2", "3", "0",
+      {"threads", "threads", "VAULT_PROXY_THREADS", "threads = 1", "1", "2", "3", "0",
        [](const Config& c) { return std::to_string(c.threads); }},
-      {"pool_size", &Flags::pool_size, "VAULT_PROXY_POOL_SIZE", "pool_size = 11", "11", "12", "13", "512",
+      {"pool_size", "pool_size", "VAULT_PROXY_POOL_SIZE", "pool_size = 11", "11", "12", "13", "512",
        [](const Config& c) { return std::to_string(c.pool_size); }},
-      {"max_connections", &Flags::max_connections, "VAULT_PROXY_MAX_CONNECTIONS", "max_connections = 21",
+      {"max_connections", "max_connections", "VAULT_PROXY_MAX_CONNECTIONS", "max_connections = 21",
        "21", "22", "23", "16384", [](const Config& c) { return std::to_string(c.max_connections); }},
-      {"log_level", &Flags::log_level, "VAULT_PROXY_LOG_LEVEL", "log_level = \"debug\"", "debug", "warn",
+      {"log_level", "log_level", "VAULT_PROXY_LOG_LEVEL", "log_level = \"debug\"", "debug", "warn",
        "error", "info", [](const Config& c) { return c.log_level; }},
-      {"pid_file", &Flags::pid_file, "VAULT_PROXY_PID_FILE", "pid_file = \"/run/f.pid\"", "/run/f.pid",
+      {"pid_file", "pid_file", "VAULT_PROXY_PID_FILE", "pid_file = \"/run/f.pid\"", "/run/f.pid",
        "/run/e.pid", "/run/g.pid", "<unset>", [opt](const Config& c) { return opt(c.pid_file); }},
   };
 }
@@ -145,7 +145,7 @@ TEST(ConfigPrecedence, FlagBeatsEnvBeatsFileBeatsDefault) {
       std::map<std::string, std::string> env;
       if (s.file) flags.config_file = path;
       if (s.env) env[row.env] = row.env_value;
-      if (s.flag) flags.*row.flag = row.flag_value;
+      if (s.flag) flags.values[row.flag] = row.flag_value;
       auto r = load_flags(flags, env);
       ASSERT_TRUE(r.issues.empty()) << all_text(r.issues);
       EXPECT_EQ(row.get(*r.config), s.want) << "file=" << s.file << " env=" << s.env << " flag=" << s.flag;
@@ -159,7 +159,7 @@ TEST(ConfigPrecedence, LogFormatFlagBeatsEnvBeatsFile) {
   flags.config_file = toml_file(dir, "log_format = \"json\"\n");
   EXPECT_EQ(load_flags(flags).config->log_format, LogFormat::json);
   EXPECT_EQ(load_flags(flags, {{"VAULT_PROXY_LOG_FORMAT", "text"}}).config->log_format, LogFormat::text);
-  flags.log_format = "json";
+  flags.values["log_format"] = "json";
   EXPECT_EQ(load_flags(flags, {{"VAULT_PROXY_LOG_FORMAT", "text"}}).config->log_format, LogFormat::json);
 }
 
@@ -197,7 +197,7 @@ TEST(ConfigPrecedence, OverriddenBadValueIsNotReported) {
   TempDir dir;
   Flags flags;
   flags.config_file = toml_file(dir, "port = 70000\n");
-  flags.port = "8080";
+  flags.values["port"] = "8080";
   auto r = load_flags(flags, {{"VAULT_PROXY_PORT", "junk"}});
   ASSERT_TRUE(r.issues.empty()) << all_text(r.issues);
   EXPECT_EQ(r.config->port, 8080);
@@ -214,7 +214,7 @@ TEST(ConfigPrecedence, EmptyEnvValueIsSetAndValidated) {
 // Validation: one bad value → exactly one issue naming the field with its sources
 
 struct BadRow {
-  std::optional<std::string> Flags::*flag;
+  std::string flag;  // setting key
   std::string value;
   std::string field;
   std::string problem_has;  // substring of the problem
@@ -241,103 +241,103 @@ const std::string hosts_f = "allowed_hosts (--allowed-hosts / VAULT_PROXY_ALLOWE
 
 std::vector<BadRow> bad_rows() {
   return {
-      {&Flags::port, "70000", port_f, "'70000' is not a port number", "0 to 65535"},
-      {&Flags::port, "65536", port_f, "'65536'"},
-      {&Flags::port, "-1", port_f, "'-1'"},
-      {&Flags::port, "+80", port_f, "'+80'"},
-      {&Flags::port, " 80", port_f, "' 80'"},
-      {&Flags::port, "80 ", port_f, "'80 '"},
-      {&Flags::port, "0x50", port_f, "'0x50'"},
-      {&Flags::port, "8e1", port_f, "'8e1'"},
-      {&Flags::port, "", port_f, "''"},
-      {&Flags::port, "99999999999999999999999", port_f, "'99999999999999999999999'"},
-      {&Flags::listen, "example.com", listen_f, "'example.com' is not an IP address", "127.0.0.1"},
-      {&Flags::listen, "127.0.0.1:80", listen_f, "'127.0.0.1:80'"},
-      {&Flags::listen, "256.1.1.1", listen_f, "'256.1.1.1'"},
-      {&Flags::listen, "01.2.3.4", listen_f, "'01.2.3.4'"},
-      {&Flags::listen, "127.1", listen_f, "'127.1'"},
-      {&Flags::listen, "fe80::1%eth0", listen_f, "'fe80::1%eth0'"},
-      {&Flags::listen, "[::1", listen_f, "'[::1'"},
-      {&Flags::listen, "", listen_f, "''"},
-      {&Flags::upstream, "http://vault.raxx.app", upstream_f, "plain http", "TLS is mandatory"},
-      {&Flags::upstream, "HTTP://vault.raxx.app", upstream_f, "plain http", "TLS is mandatory"},
-      {&Flags::upstream, "ftp://vault.raxx.app", upstream_f, "not https"},
-      {&Flags::upstream, "vault.raxx.app", upstream_f, "no https:// scheme", "https://vault.raxx.app"},
-      {&Flags::upstream, "https://vault.raxx.app/v1", upstream_f, "path '/v1'"},
-      {&Flags::upstream, "https://vault.raxx.app//", upstream_f, "path '//'"},
-      {&Flags::upstream, "https://vault.raxx.app?x=1", upstream_f, "query"},
-      {&Flags::upstream, "https://vault.raxx.app/?x=1", upstream_f, "query"},
-      {&Flags::upstream, "https://vault.raxx.app#frag", upstream_f, "fragment"},
-      {&Flags::upstream, "https://", upstream_f, "no host"},
-      {&Flags::upstream, "https:///", upstream_f, "no host"},
-      {&Flags::upstream, "https://:443", upstream_f, "no host"},
-      {&Flags::upstream, "https://vault.raxx.app:0", upstream_f, "1 to 65535"},
-      {&Flags::upstream, "https://vault.raxx.app:65536", upstream_f, "1 to 65535"},
-      {&Flags::upstream, "https://vault.raxx.app:", upstream_f, "1 to 65535"},
-      {&Flags::upstream, "https://vault.raxx.app:44a", upstream_f, "1 to 65535"},
-      {&Flags::upstream, "https://[::1", upstream_f, "closing ']'"},
-      {&Flags::upstream, "https://[zz::1]:443", upstream_f, "not an IPv6 address"},
-      {&Flags::upstream, "https://[::1]x", upstream_f, "after the IPv6 address"},
-      {&Flags::upstream, "https://::1", upstream_f, "without brackets"},
-      {&Flags::upstream, "https://bad host", upstream_f, "space or control"},
-      {&Flags::upstream, "https://bad\r\nhost", upstream_f, "\\x0d\\x0a"},
-      {&Flags::upstream, "https://a..b", upstream_f, "not a valid host name"},
-      {&Flags::upstream, "https://-a.example", upstream_f, "not a valid host name"},
-      {&Flags::upstream, "https://a%2eb", upstream_f, "not a valid host name"},
-      {&Flags::upstream, "https://vault.raxx.app.", upstream_f, "ends with a dot"},
-      {&Flags::upstream, "https://999.1.1.1", upstream_f, "not a valid IPv4"},
-      {&Flags::upstream, "https://" + std::string(64, 'a') + ".example", upstream_f, "not a valid host name"},
-      {&Flags::upstream, "", upstream_f, "is empty"},
-      {&Flags::connect_to, "127.0.0.1", connect_f, "has no :port", "host:port"},
-      {&Flags::connect_to, "127.0.0.1:0", connect_f, "1 to 65535"},
-      {&Flags::connect_to, "127.0.0.1:70000", connect_f, "1 to 65535"},
-      {&Flags::connect_to, "127.0.0.1:", connect_f, "1 to 65535"},
-      {&Flags::connect_to, ":443", connect_f, "no host"},
-      {&Flags::connect_to, "::1:443", connect_f, "without brackets"},
-      {&Flags::connect_to, "[::1]", connect_f, "has no :port"},
-      {&Flags::connect_to, "[::1]443", connect_f, "after the IPv6 address"},
-      {&Flags::connect_to, "host:abc", connect_f, "'abc'"},
-      {&Flags::connect_to, "https://host:443", connect_f, "'https://host:443' is a URL"},
-      {&Flags::connect_to, "", connect_f, "''"},
-      {&Flags::ca_file, "/nonexistent/vp-ca.pem", ca_f, "No such file or directory", "system store"},
-      {&Flags::ca_file, "/", ca_f, "is a directory"},
-      {&Flags::ca_file, "/dev/null", ca_f, "not a regular file"},
-      {&Flags::ca_file, "", ca_f, "is empty"},
-      {&Flags::user_agent, "", ua_f, "is empty"},
-      {&Flags::user_agent, "ua\r\nX-Evil: 1", ua_f, "'ua\\x0d\\x0aX-Evil: 1'", "printable ASCII"},
-      {&Flags::user_agent, "ua\nx", ua_f, "control or non-ASCII"},
-      {&Flags::user_agent, "tab\there", ua_f, "control or non-ASCII"},
-      {&Flags::user_agent, "caf\xc3\xa9", ua_f, "'caf\\xc3\\xa9'"},
-      {&Flags::user_agent, "del\x7f", ua_f, "control or non-ASCII"},
-      {&Flags::threads, "257", threads_f, "'257' is not a thread count", "0 to 256"},
-      {&Flags::threads, "-1", threads_f, "'-1'"},
-      {&Flags::threads, "many", threads_f, "'many'"},
-      {&Flags::pool_size, "100001", pool_f, "'100001'", "0 to 100000"},
-      {&Flags::pool_size, "1.5", pool_f, "'1.5'"},
-      {&Flags::max_connections, "0", maxc_f, "'0'", "1 to 1000000"},
-      {&Flags::max_connections, "1000001", maxc_f, "'1000001'"},
-      {&Flags::log_format, "JSON", lf_f, "'JSON' is not a log format", "text or json"},
-      {&Flags::log_format, "xml", lf_f, "'xml'"},
-      {&Flags::log_format, "", lf_f, "''"},
-      {&Flags::log_level, "warning", ll_f, "'warning' is not a log level", "critical"},
-      {&Flags::log_level, "INFO", ll_f, "'INFO'"},
-      {&Flags::log_level, "", ll_f, "''"},
-      {&Flags::pid_file, "", pid_f, "is empty"},
-      {&Flags::pid_file, "/run/a\nb.pid", pid_f, "control character"},
-      {&Flags::unix_socket, "", sock_f, "is empty"},
-      {&Flags::unix_socket, "/" + std::string(107, 's'), sock_f, "not a usable socket path", "107 bytes"},
-      {&Flags::unix_socket, "/run/a\nb.sock", sock_f, "not a usable socket path"},
-      {&Flags::unix_socket_mode, "0800", mode_f, "'0800' is not an octal file mode"},
-      {&Flags::unix_socket_mode, "01000", mode_f, "'01000'"},
-      {&Flags::unix_socket_mode, "rw", mode_f, "'rw'"},
-      {&Flags::unix_socket_mode, "", mode_f, "''"},
-      {&Flags::capability, "yes", cap_f, "'yes' is not a boolean", "true or false"},
-      {&Flags::capability, "", cap_f, "''"},
-      {&Flags::capability_file, "", capf_f, "is empty"},
-      {&Flags::capability_file, "/run/a\x01b", capf_f, "control character"},
-      {&Flags::allowed_hosts, "good.internal,bad host", hosts_f, "'bad host' is not a host name"},
-      {&Flags::allowed_hosts, "host:8080", hosts_f, "'host:8080'"},
-      {&Flags::allowed_hosts, "http://host", hosts_f, "'http://host'"},
+      {"port", "70000", port_f, "'70000' is not a port number", "0 to 65535"},
+      {"port", "65536", port_f, "'65536'"},
+      {"port", "-1", port_f, "'-1'"},
+      {"port", "+80", port_f, "'+80'"},
+      {"port", " 80", port_f, "' 80'"},
+      {"port", "80 ", port_f, "'80 '"},
+      {"port", "0x50", port_f, "'0x50'"},
+      {"port", "8e1", port_f, "'8e1'"},
+      {"port", "", port_f, "''"},
+      {"port", "99999999999999999999999", port_f, "'99999999999999999999999'"},
+      {"listen", "example.com", listen_f, "'example.com' is not an IP address", "127.0.0.1"},
+      {"listen", "127.0.0.1:80", listen_f, "'127.0.0.1:80'"},
+      {"listen", "256.1.1.1", listen_f, "'256.1.1.1'"},
+      {"listen", "01.2.3.4", listen_f, "'01.2.3.4'"},
+      {"listen", "127.1", listen_f, "'127.1'"},
+      {"listen", "fe80::1%eth0", listen_f, "'fe80::1%eth0'"},
+      {"listen", "[::1", listen_f, "'[::1'"},
+      {"listen", "", listen_f, "''"},
+      {"upstream", "http://vault.raxx.app", upstream_f, "plain http", "TLS is mandatory"},
+      {"upstream", "HTTP://vault.raxx.app", upstream_f, "plain http", "TLS is mandatory"},
+      {"upstream", "ftp://vault.raxx.app", upstream_f, "not https"},
+      {"upstream", "vault.raxx.app", upstream_f, "no https:// scheme", "https://vault.raxx.app"},
+      {"upstream", "https://vault.raxx.app/v1", upstream_f, "path '/v1'"},
+      {"upstream", "https://vault.raxx.app//", upstream_f, "path '//'"},
+      {"upstream", "https://vault.raxx.app?x=1", upstream_f, "query"},
+      {"upstream", "https://vault.raxx.app/?x=1", upstream_f, "query"},
+      {"upstream", "https://vault.raxx.app#frag", upstream_f, "fragment"},
+      {"upstream", "https://", upstream_f, "no host"},
+      {"upstream", "https:///", upstream_f, "no host"},
+      {"upstream", "https://:443", upstream_f, "no host"},
+      {"upstream", "https://vault.raxx.app:0", upstream_f, "1 to 65535"},
+      {"upstream", "https://vault.raxx.app:65536", upstream_f, "1 to 65535"},
+      {"upstream", "https://vault.raxx.app:", upstream_f, "1 to 65535"},
+      {"upstream", "https://vault.raxx.app:44a", upstream_f, "1 to 65535"},
+      {"upstream", "https://[::1", upstream_f, "closing ']'"},
+      {"upstream", "https://[zz::1]:443", upstream_f, "not an IPv6 address"},
+      {"upstream", "https://[::1]x", upstream_f, "after the IPv6 address"},
+      {"upstream", "https://::1", upstream_f, "without brackets"},
+      {"upstream", "https://bad host", upstream_f, "space or control"},
+      {"upstream", "https://bad\r\nhost", upstream_f, "\\x0d\\x0a"},
+      {"upstream", "https://a..b", upstream_f, "not a valid host name"},
+      {"upstream", "https://-a.example", upstream_f, "not a valid host name"},
+      {"upstream", "https://a%2eb", upstream_f, "not a valid host name"},
+      {"upstream", "https://vault.raxx.app.", upstream_f, "ends with a dot"},
+      {"upstream", "https://999.1.1.1", upstream_f, "not a valid IPv4"},
+      {"upstream", "https://" + std::string(64, 'a') + ".example", upstream_f, "not a valid host name"},
+      {"upstream", "", upstream_f, "is empty"},
+      {"connect_to", "127.0.0.1", connect_f, "has no :port", "host:port"},
+      {"connect_to", "127.0.0.1:0", connect_f, "1 to 65535"},
+      {"connect_to", "127.0.0.1:70000", connect_f, "1 to 65535"},
+      {"connect_to", "127.0.0.1:", connect_f, "1 to 65535"},
+      {"connect_to", ":443", connect_f, "no host"},
+      {"connect_to", "::1:443", connect_f, "without brackets"},
+      {"connect_to", "[::1]", connect_f, "has no :port"},
+      {"connect_to", "[::1]443", connect_f, "after the IPv6 address"},
+      {"connect_to", "host:abc", connect_f, "'abc'"},
+      {"connect_to", "https://host:443", connect_f, "'https://host:443' is a URL"},
+      {"connect_to", "", connect_f, "''"},
+      {"ca_file", "/nonexistent/vp-ca.pem", ca_f, "No such file or directory", "system store"},
+      {"ca_file", "/", ca_f, "is a directory"},
+      {"ca_file", "/dev/null", ca_f, "not a regular file"},
+      {"ca_file", "", ca_f, "is empty"},
+      {"user_agent", "", ua_f, "is empty"},
+      {"user_agent", "ua\r\nX-Evil: 1", ua_f, "'ua\\x0d\\x0aX-Evil: 1'", "printable ASCII"},
+      {"user_agent", "ua\nx", ua_f, "control or non-ASCII"},
+      {"user_agent", "tab\there", ua_f, "control or non-ASCII"},
+      {"user_agent", "caf\xc3\xa9", ua_f, "'caf\\xc3\\xa9'"},
+      {"user_agent", "del\x7f", ua_f, "control or non-ASCII"},
+      {"threads", "257", threads_f, "'257' is not a thread count", "0 to 256"},
+      {"threads", "-1", threads_f, "'-1'"},
+      {"threads", "many", threads_f, "'many'"},
+      {"pool_size", "100001", pool_f, "'100001'", "0 to 100000"},
+      {"pool_size", "1.5", pool_f, "'1.5'"},
+      {"max_connections", "0", maxc_f, "'0'", "1 to 1000000"},
+      {"max_connections", "1000001", maxc_f, "'1000001'"},
+      {"log_format", "JSON", lf_f, "'JSON' is not a log format", "text or json"},
+      {"log_format", "xml", lf_f, "'xml'"},
+      {"log_format", "", lf_f, "''"},
+      {"log_level", "warning", ll_f, "'warning' is not a log level", "critical"},
+      {"log_level", "INFO", ll_f, "'INFO'"},
+      {"log_level", "", ll_f, "''"},
+      {"pid_file", "", pid_f, "is empty"},
+      {"pid_file", "/run/a\nb.pid", pid_f, "control character"},
+      {"unix_socket", "", sock_f, "is empty"},
+      {"unix_socket", "/" + std::string(107, 's'), sock_f, "not a usable socket path", "107 bytes"},
+      {"unix_socket", "/run/a\nb.sock", sock_f, "not a usable socket path"},
+      {"unix_socket_mode", "0800", mode_f, "'0800' is not an octal file mode"},
+      {"unix_socket_mode", "01000", mode_f, "'01000'"},
+      {"unix_socket_mode", "rw", mode_f, "'rw'"},
+      {"unix_socket_mode", "", mode_f, "''"},
+      {"capability", "yes", cap_f, "'yes' is not a boolean", "true or false"},
+      {"capability", "", cap_f, "''"},
+      {"capability_file", "", capf_f, "is empty"},
+      {"capability_file", "/run/a\x01b", capf_f, "control character"},
+      {"allowed_hosts", "good.internal,bad host", hosts_f, "'bad host' is not a host name"},
+      {"allowed_hosts", "host:8080", hosts_f, "'host:8080'"},
+      {"allowed_hosts", "http://host", hosts_f, "'http://host'"},
   };
 }
 
@@ -345,7 +345,7 @@ TEST(ConfigValidation, EachBadValueIsOneIssueNamingTheField) {
   for (const auto& row : bad_rows()) {
     SCOPED_TRACE("value: " + row.value);
     Flags flags;
-    flags.*row.flag = row.value;
+    flags.values[row.flag] = row.value;
     auto r = load_flags(flags);
     EXPECT_FALSE(r.config);
     ASSERT_EQ(r.issues.size(), 1u) << all_text(r.issues);
@@ -368,7 +368,7 @@ TEST(ConfigValidation, ProblemNamesTheEnvVariableThatSupplied) {
 
 TEST(ConfigValidation, QuotedValuesAreEscapedAndTruncated) {
   Flags flags;
-  flags.log_level = "\x1b[2J" + std::string(500, 'x');
+  flags.values["log_level"] = "\x1b[2J" + std::string(500, 'x');
   auto r = load_flags(flags);
   ASSERT_EQ(r.issues.size(), 1u);
   std::string text = all_text(r.issues);
@@ -379,7 +379,7 @@ TEST(ConfigValidation, QuotedValuesAreEscapedAndTruncated) {
 }
 
 struct GoodRow {
-  std::optional<std::string> Flags::*flag;
+  std::string flag;  // setting key
   std::string value;
   std::function<std::string(const Config&)> get;
   std::string want;
@@ -399,44 +399,44 @@ TEST(ConfigValidation, AcceptedValuesAreNormalised) {
   auto fmt = [](const Config& c) { return std::string(c.log_format == LogFormat::json ? "json" : "text"); };
   auto lvl = [](const Config& c) { return c.log_level; };
   std::vector<GoodRow> rows{
-      {&Flags::port, "0", port, "0"},
-      {&Flags::port, "65535", port, "65535"},
-      {&Flags::port, "08080", port, "8080"},
-      {&Flags::listen, "localhost", listen, "127.0.0.1"},
-      {&Flags::listen, "LocalHost", listen, "127.0.0.1"},
-      {&Flags::listen, "0.0.0.0", listen, "0.0.0.0"},
-      {&Flags::listen, "::1", listen, "::1"},
-      {&Flags::listen, "[::1]", listen, "::1"},
-      {&Flags::listen, "::", listen, "::"},
-      {&Flags::upstream, "https://vault.raxx.app", up, "vault.raxx.app|443"},
-      {&Flags::upstream, "https://vault.raxx.app/", up, "vault.raxx.app|443"},
-      {&Flags::upstream, "HTTPS://Vault.Raxx.APP:8443", up, "vault.raxx.app|8443"},
-      {&Flags::upstream, "https://[::1]:8443", up, "::1|8443"},
-      {&Flags::upstream, "https://[::1]/", up, "::1|443"},
-      {&Flags::upstream, "https://127.0.0.1:1", up, "127.0.0.1|1"},
-      {&Flags::upstream, "https://my_host.internal", up, "my_host.internal|443"},
-      {&Flags::connect_to, "127.0.0.1:8443", ct, "127.0.0.1|8443"},
-      {&Flags::connect_to, "[::1]:443", ct, "::1|443"},
-      {&Flags::connect_to, "Backend.Internal:65535", ct, "backend.internal|65535"},
-      {&Flags::ca_file, ca, [](const Config& c) { return *c.ca_file; }, ca},
-      {&Flags::user_agent, "my agent/2 (x; y)", [](const Config& c) { return c.user_agent; }, "my agent/2 (x; y)"},
-      {&Flags::threads, "0", num(&Config::threads), "0"},
-      {&Flags::threads, "256", num(&Config::threads), "256"},
-      {&Flags::pool_size, "0", num(&Config::pool_size), "0"},
-      {&Flags::pool_size, "100000", num(&Config::pool_size), "100000"},
-      {&Flags::max_connections, "1", num(&Config::max_connections), "1"},
-      {&Flags::max_connections, "1000000", num(&Config::max_connections), "1000000"},
-      {&Flags::log_format, "json", fmt, "json"},
-      {&Flags::log_format, "text", fmt, "text"},
-      {&Flags::pid_file, "/run/vp.pid", [](const Config& c) { return *c.pid_file; }, "/run/vp.pid"},
-      {&Flags::unix_socket, "/run/vp.sock", [](const Config& c) { return *c.unix_socket; }, "/run/vp.sock"},
-      {&Flags::unix_socket_mode, "0660", num(&Config::unix_socket_mode), std::to_string(0660)},
-      {&Flags::unix_socket_mode, "600", num(&Config::unix_socket_mode), std::to_string(0600)},
-      {&Flags::capability, "true", num(&Config::capability), "1"},
-      {&Flags::capability, "on", num(&Config::capability), "1"},
-      {&Flags::capability, "0", num(&Config::capability), "0"},
-      {&Flags::capability_file, "/run/vp.cap", [](const Config& c) { return *c.capability_file; }, "/run/vp.cap"},
-      {&Flags::allowed_hosts, " a.internal , b.internal,,",
+      {"port", "0", port, "0"},
+      {"port", "65535", port, "65535"},
+      {"port", "08080", port, "8080"},
+      {"listen", "localhost", listen, "127.0.0.1"},
+      {"listen", "LocalHost", listen, "127.0.0.1"},
+      {"listen", "0.0.0.0", listen, "0.0.0.0"},
+      {"listen", "::1", listen, "::1"},
+      {"listen", "[::1]", listen, "::1"},
+      {"listen", "::", listen, "::"},
+      {"upstream", "https://vault.raxx.app", up, "vault.raxx.app|443"},
+      {"upstream", "https://vault.raxx.app/", up, "vault.raxx.app|443"},
+      {"upstream", "HTTPS://Vault.Raxx.APP:8443", up, "vault.raxx.app|8443"},
+      {"upstream", "https://[::1]:8443", up, "::1|8443"},
+      {"upstream", "https://[::1]/", up, "::1|443"},
+      {"upstream", "https://127.0.0.1:1", up, "127.0.0.1|1"},
+      {"upstream", "https://my_host.internal", up, "my_host.internal|443"},
+      {"connect_to", "127.0.0.1:8443", ct, "127.0.0.1|8443"},
+      {"connect_to", "[::1]:443", ct, "::1|443"},
+      {"connect_to", "Backend.Internal:65535", ct, "backend.internal|65535"},
+      {"ca_file", ca, [](const Config& c) { return *c.ca_file; }, ca},
+      {"user_agent", "my agent/2 (x; y)", [](const Config& c) { return c.user_agent; }, "my agent/2 (x; y)"},
+      {"threads", "0", num(&Config::threads), "0"},
+      {"threads", "256", num(&Config::threads), "256"},
+      {"pool_size", "0", num(&Config::pool_size), "0"},
+      {"pool_size", "100000", num(&Config::pool_size), "100000"},
+      {"max_connections", "1", num(&Config::max_connections), "1"},
+      {"max_connections", "1000000", num(&Config::max_connections), "1000000"},
+      {"log_format", "json", fmt, "json"},
+      {"log_format", "text", fmt, "text"},
+      {"pid_file", "/run/vp.pid", [](const Config& c) { return *c.pid_file; }, "/run/vp.pid"},
+      {"unix_socket", "/run/vp.sock", [](const Config& c) { return *c.unix_socket; }, "/run/vp.sock"},
+      {"unix_socket_mode", "0660", num(&Config::unix_socket_mode), std::to_string(0660)},
+      {"unix_socket_mode", "600", num(&Config::unix_socket_mode), std::to_string(0600)},
+      {"capability", "true", num(&Config::capability), "1"},
+      {"capability", "on", num(&Config::capability), "1"},
+      {"capability", "0", num(&Config::capability), "0"},
+      {"capability_file", "/run/vp.cap", [](const Config& c) { return *c.capability_file; }, "/run/vp.cap"},
+      {"allowed_hosts", " a.internal , b.internal,,",
        [](const Config& c) {
          std::string out;
          for (const auto& h : c.allowed_hosts) out += h + "|";
@@ -445,11 +445,11 @@ TEST(ConfigValidation, AcceptedValuesAreNormalised) {
        "a.internal|b.internal|"},
   };
   for (std::string level : {"trace", "debug", "info", "warn", "error", "critical", "off"})
-    rows.push_back({&Flags::log_level, level, lvl, level});
+    rows.push_back({"log_level", level, lvl, level});
   for (const auto& row : rows) {
     SCOPED_TRACE("value: " + row.value);
     Flags flags;
-    flags.*row.flag = row.value;
+    flags.values[row.flag] = row.value;
     auto r = load_flags(flags);
     ASSERT_TRUE(r.config) << all_text(r.issues);
     EXPECT_EQ(row.get(*r.config), row.want);
@@ -462,7 +462,7 @@ TEST(ConfigValidation, UnreadableCaFileIsAnIssue) {
   write_file(ca, "pem", 0000);
   if (::access(ca.c_str(), R_OK) == 0) GTEST_SKIP() << "running with CAP_DAC_OVERRIDE (root)";
   Flags flags;
-  flags.ca_file = ca;
+  flags.values["ca_file"] = ca;
   auto r = load_flags(flags);
   ASSERT_EQ(r.issues.size(), 1u);
   EXPECT_EQ(r.issues[0].field, ca_f);
@@ -472,8 +472,8 @@ TEST(ConfigValidation, UnreadableCaFileIsAnIssue) {
 TEST(ConfigValidation, EmptyCaFileIsAnIssue) {
   TempDir dir;
   Flags flags;
-  flags.ca_file = dir.file("empty.pem");
-  write_file(*flags.ca_file, "");
+  flags.values["ca_file"] = dir.file("empty.pem");
+  write_file(flags.values["ca_file"], "");
   auto r = load_flags(flags);
   ASSERT_EQ(r.issues.size(), 1u);
   EXPECT_EQ(r.issues[0].field, ca_f);
@@ -489,9 +489,9 @@ TEST(ConfigValidation, EveryIssueIsReportedTogether) {
                                 "[timeouts]\n"
                                 "connect_ms = 0\n"
                                 "shutdown_grace_ms = -5\n");
-  flags.port = "70000";
-  flags.upstream = "http://vault.raxx.app";
-  flags.log_format = "yaml";
+  flags.values["port"] = "70000";
+  flags.values["upstream"] = "http://vault.raxx.app";
+  flags.values["log_format"] = "yaml";
   auto r = load_flags(flags, {{"VAULT_PROXY_THREADS", "999"},
                               {"VAULT_PROXY_LISTEN", "nowhere"},
                               {"VAULT_PROXY_CONNECT_TO", "x"},
@@ -824,7 +824,7 @@ TEST(ConfigToml, UnreadableFileIsAnIssue) {
 TEST(ConfigToml, FileIssueDoesNotHideFlagIssues) {
   Flags flags;
   flags.config_file = "/nonexistent/vault-proxy.toml";
-  flags.port = "x";
+  flags.values["port"] = "x";
   auto r = load_flags(flags);
   ASSERT_EQ(r.issues.size(), 2u) << all_text(r.issues);
   EXPECT_EQ(r.issues[0].field, "config file (--config / VAULT_PROXY_CONFIG)");
@@ -972,7 +972,7 @@ TEST(ConfigUpstream, UserinfoIsRefusedWithoutShowingThePassword) {
     EXPECT_EQ(problem.find("hunter2pw"), std::string::npos) << problem;
 
     Flags flags;
-    flags.upstream = url;
+    flags.values["upstream"] = url;
     auto r = load_flags(flags);
     ASSERT_EQ(r.issues.size(), 1u);
     EXPECT_EQ(all_text(r.issues).find("hunter2pw"), std::string::npos) << all_text(r.issues);
