@@ -10,6 +10,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 
@@ -20,6 +21,7 @@ namespace {
 class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit RedactingStderrSink(config::LogFormat format) : format_(format) {}
+  void set_format(config::LogFormat format) { format_.store(format, std::memory_order_relaxed); }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -28,7 +30,7 @@ class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     const auto time = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(msg.time)));
     const auto level = spdlog::level::to_string_view(msg.level);
     std::string line;
-    if (format_ != config::LogFormat::json) {
+    if (format_.load(std::memory_order_relaxed) != config::LogFormat::json) {
       line = fmt::format("{} {} {}", time, level, payload);
     } else if (msg.logger_name == proxy::access_logger_name && payload.starts_with('{')) {
       // An access record is already a JSON object (proxy::format_access): the time and level go
@@ -45,13 +47,26 @@ class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override { std::fflush(stderr); }
 
  private:
-  config::LogFormat format_;
+  std::atomic<config::LogFormat> format_;
 };
+
+std::shared_ptr<RedactingStderrSink>& installed_sink() {
+  static std::shared_ptr<RedactingStderrSink> sink;
+  return sink;
+}
 
 }  // namespace
 
 void setup_logging(config::LogFormat format, const std::string& level) {
+  proxy::set_access_format(format);
+  if (auto& sink = installed_sink()) {
+    sink->set_format(format);
+    spdlog::default_logger()->set_level(spdlog::level::from_str(level));
+    if (auto access = spdlog::get(std::string(proxy::access_logger_name))) access->set_level(spdlog::level::from_str(level));
+    return;
+  }
   auto sink = std::make_shared<RedactingStderrSink>(format);
+  installed_sink() = sink;
   auto logger = std::make_shared<spdlog::logger>("vault-proxy", sink);
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);

@@ -6,7 +6,9 @@
 
 namespace vp::cli {
 
-/// Installs the default logger. `format` and `level` come from the config.
+/// Installs the default logger. `format` and `level` come from the config. Called again (a reload),
+/// it changes the format and level of the loggers already installed: lines already being written
+/// finish in the old format, the next ones use the new.
 void setup_logging(config::LogFormat format, const std::string& level);
 
 }  // namespace vp::cli

@@ -19,11 +19,13 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <utility>
 #include <vector>
 #include <unistd.h>
@@ -99,6 +101,42 @@ void write_pid_file(const std::string& path) {
   }
 }
 
+/// How reading the token at start went: an exit code, or the files still awaited.
+struct InitialToken {
+  std::optional<int> exit_code;
+  std::vector<std::string> missing_files;
+};
+
+/// Reads the service token at start. A value that is there but bad, or only one half, is a
+/// configuration error (exit 2); a configured file that does not exist yet is waited for.
+InitialToken load_initial_token(const config::Env& env, CredentialStore& store) {
+  auto creds = config::load_credentials(env);
+  if (!creds.issues.empty() && !creds.only_missing_files()) {
+    std::cerr << "vault-proxy: credential error\n" << config::format_issues(creds.issues);
+    return {exit_usage, {}};
+  }
+  if (creds.token) {
+    core::RedactionSet::global().add(creds.token->client_id.reveal());
+    core::RedactionSet::global().add(creds.token->client_secret.reveal());
+    creds.token->loaded_at = std::chrono::system_clock::now();
+    store.replace(std::move(*creds.token));
+  }
+  return {std::nullopt, creds.missing_files};
+}
+
+/// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
+void reload_settings(const ServeOptions& options, const config::Env& env) {
+  auto loaded = config::load(options.flags, env);
+  if (!loaded.config) {
+    spdlog::warn("SIGHUP: the configuration now has errors, so the running settings stay: {}",
+                 config::format_issues(loaded.issues));
+    return;
+  }
+  setup_logging(loaded.config->log_format, loaded.config->log_level);
+  spdlog::info("SIGHUP: log format {}, level {}", loaded.config->log_format == config::LogFormat::json ? "json" : "text",
+               loaded.config->log_level);
+}
+
 std::string listen_url(const std::string& listen, std::uint16_t port) {
   if (listen.find(':') != std::string::npos) return fmt::format("http://[{}]:{}", listen, port);
   return fmt::format("http://{}:{}", listen, port);
@@ -126,22 +164,18 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
   }
   setup_logging(cfg.log_format, cfg.log_level);
 
-  auto creds = config::load_credentials(env);
-  if (!creds.issues.empty()) {
-    std::cerr << "vault-proxy: credential error\n" << config::format_issues(creds.issues);
-    return exit_usage;
-  }
   CredentialStore store;
-  if (creds.token) {
-    core::RedactionSet::global().add(creds.token->client_id.reveal());
-    core::RedactionSet::global().add(creds.token->client_secret.reveal());
-    store.replace(std::move(*creds.token));
-  }
+  const auto initial = load_initial_token(env, store);
+  if (initial.exit_code) return *initial.exit_code;
+  // Taken before --scrub-env removes them: reloads read the same files.
+  const config::Env reload_env = config::credential_file_env(env);
   if (options.scrub_env) scrub_credential_env();
 
   try {
     proxy::Server server(cfg, store);
     server.bind();
+    for (const auto& problem : server.enable_reload(reload_env, [&options, &env] { reload_settings(options, env); }))
+      spdlog::warn("{}", problem);
     std::string where = cfg.upstream.url();
     if (cfg.connect_to) where += fmt::format(" (dialing {}:{})", cfg.connect_to->host, cfg.connect_to->port);
     // The capability and pid files are written before the "listening on" line, which supervisors
@@ -159,14 +193,18 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
       spdlog::info("capability prefix required; the URL path prefix is in {}", capability_path);
     if (auto tok = store.current()) {
       spdlog::info("service token loaded from {} (fingerprint {})", tok->source, tok->fingerprint());
+    } else if (!initial.missing_files.empty()) {
+      spdlog::warn("the service token file(s) {} do not exist yet: until they appear (they are watched; SIGHUP "
+                   "also reloads), every proxied request gets 503 credentials_missing and /__vault-proxy/ready "
+                   "answers 503",
+                   fmt::join(initial.missing_files, ", "));
     } else {
       spdlog::warn(
           "no Cloudflare Access service token: set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET "
           "(or CF_ACCESS_CLIENT_ID_FILE / CF_ACCESS_CLIENT_SECRET_FILE, or $CREDENTIALS_DIRECTORY). "
           "Until then every proxied request gets 503 credentials_missing; /__vault-proxy/health still answers.");
     }
-    // RUNTIME-STATE HOOK (write the state file for stop/status here; remove it after run())
-    RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url(), capability_path);  // removed at scope exit
+    RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url(), capability_path);
     server.run();
     if (cfg.pid_file) std::filesystem::remove(*cfg.pid_file);
     if (!capability_path.empty()) std::filesystem::remove(capability_path);

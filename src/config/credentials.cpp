@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -155,7 +156,7 @@ void check_value(const Half& h, Lookup& l, std::string_view field, std::string_v
                         "printf '%s' \"$VALUE\" > FILE"});
 }
 
-Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues) {
+Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues, std::vector<std::string>& missing) {
   Lookup l;
   if (auto v = env(h.env)) {
     l.value = std::move(*v);
@@ -179,6 +180,7 @@ Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues) {
     int err = 0;
     if (!read_secret_file(*path, l.value, problem, err)) {
       l.outcome = Outcome::failed;
+      if (err == ENOENT) missing.push_back(*path);
       issues.push_back({std::string(h.file_env), problem,
                         "point " + std::string(h.file_env) + " at a readable file holding only the " +
                             std::string(h.what) + "; a configured file is never skipped"});
@@ -215,8 +217,8 @@ Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues) {
 
 CredentialLoad load_credentials(const Env& env) {
   CredentialLoad out;
-  Lookup id = find(id_half, env, out.issues);
-  Lookup secret = find(secret_half, env, out.issues);
+  Lookup id = find(id_half, env, out.issues, out.missing_files);
+  Lookup secret = find(secret_half, env, out.issues, out.missing_files);
 
   bool id_named = id.outcome != Outcome::absent;
   bool secret_named = secret.outcome != Outcome::absent;
@@ -252,6 +254,31 @@ const std::vector<std::string>& credential_env_names() {
                                               std::string(id_half.file_env),
                                               std::string(secret_half.file_env)};
   return names;
+}
+
+Env credential_file_env(const Env& env) {
+  std::map<std::string, std::string> copy;
+  for (std::string_view name : {id_half.file_env, secret_half.file_env, credentials_directory})
+    if (auto v = env(name)) copy.emplace(std::string(name), std::move(*v));
+  return map_env(std::move(copy));
+}
+
+std::vector<std::string> credential_watch_dirs(const Env& env) {
+  std::vector<std::string> dirs;
+  auto add = [&](std::string dir) {
+    if (dir.empty()) dir = ".";
+    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(std::move(dir));
+  };
+  for (const Half* h : {&id_half, &secret_half}) {
+    if (env(h->env)) continue;  // a value in the environment cannot change while the process runs
+    if (auto path = env(h->file_env); path && !path->empty()) {
+      auto slash = path->rfind('/');
+      add(slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : path->substr(0, slash));
+    } else if (auto dir = env(credentials_directory); dir && !dir->empty()) {
+      add(*dir);
+    }
+  }
+  return dirs;
 }
 
 }  // namespace vp::config

@@ -14,7 +14,18 @@ struct CredentialLoad {
   std::optional<ServiceToken> token;   ///< set when both values were found and valid
   std::vector<Issue> issues;           ///< hard errors (unreadable file, CR/LF/NUL in a value, only one half set)
   bool none_configured = false;        ///< no source named either value: warn and serve local endpoints only
+  /// Configured files (`*_FILE`) that do not exist (yet): each also has an issue. A proxy may start
+  /// without them, not ready, and pick them up when they appear.
+  std::vector<std::string> missing_files;
+
+  /// True when there are issues and every one is a configured file that does not exist yet.
+  bool only_missing_files() const noexcept { return !issues.empty() && issues.size() == missing_files.size(); }
 };
+
+/// The folders whose changes can change the token: the parent of each `*_FILE` path and
+/// `$CREDENTIALS_DIRECTORY`. A watch on the folder (not the file) sees a file that appears later,
+/// an atomic rename over it, and the symlink swaps of Kubernetes secrets and systemd credentials.
+std::vector<std::string> credential_watch_dirs(const Env& env);
 
 /// Sources, first match per value wins:
 ///   1. `CF_ACCESS_CLIENT_ID` / `CF_ACCESS_CLIENT_SECRET`
@@ -23,6 +34,11 @@ struct CredentialLoad {
 /// One trailing "\n" or "\r\n" of a file is stripped. A value containing CR, LF or NUL, or an empty
 /// value, is an issue; the issue text never contains the value.
 CredentialLoad load_credentials(const Env& env);
+
+/// A copy of the variables that name credential *files* (`*_FILE`, `$CREDENTIALS_DIRECTORY`), taken
+/// at start for reloading: `--scrub-env` removes them from the process, and a value given directly
+/// in the environment cannot change while the process runs, so reloads read files only.
+Env credential_file_env(const Env& env);
 
 /// The environment variable names that load_credentials reads (for --scrub-env).
 const std::vector<std::string>& credential_env_names();

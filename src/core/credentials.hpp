@@ -5,6 +5,7 @@
 #include "core/secret.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@ struct ServiceToken {
   Secret client_secret;
   std::string source;        ///< where it came from, e.g. "env" or "file:/run/creds/id" (no values)
   std::uint64_t version = 0; ///< increments each time the holder is given a new token
+  std::chrono::system_clock::time_point loaded_at{};  ///< when it was read (set by the loader)
 
   /// A short, non-reversible identifier (first 12 hex of SHA-256 over id and secret), safe to print.
   std::string fingerprint() const;

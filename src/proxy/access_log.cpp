@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 namespace vp::proxy {
 
 std::string format_access(const AccessRecord& r, config::LogFormat format) {
@@ -28,11 +30,19 @@ std::string format_access(const AccessRecord& r, config::LogFormat format) {
   return line;
 }
 
-void log_access(const AccessRecord& r, config::LogFormat format) {
+namespace {
+std::atomic<config::LogFormat> g_access_format{config::LogFormat::text};
+}
+
+void set_access_format(config::LogFormat format) noexcept { g_access_format.store(format, std::memory_order_relaxed); }
+
+config::LogFormat access_format() noexcept { return g_access_format.load(std::memory_order_relaxed); }
+
+void log_access(const AccessRecord& r) {
   // Looked up once: `serve` sets logging up before the first request, and a registry lookup per
   // request would take its mutex on the hot path.
   static const auto logger = spdlog::get(std::string(access_logger_name));
-  (logger ? logger : spdlog::default_logger())->info("{}", format_access(r, format));
+  (logger ? logger : spdlog::default_logger())->info("{}", format_access(r, access_format()));
 }
 
 }  // namespace vp::proxy

@@ -33,8 +33,12 @@ std::string format_access(const AccessRecord& r, config::LogFormat format);
 /// of a JSON record instead of parsing it again (cli/logging.cpp).
 inline constexpr std::string_view access_logger_name = "access";
 
+/// The format access records are written in; logging setup sets it, and a reload may change it.
+void set_access_format(config::LogFormat format) noexcept;
+config::LogFormat access_format() noexcept;
+
 /// Writes one record at info level to the access logger (the default logger until logging is set
-/// up, as in tests).
-void log_access(const AccessRecord& r, config::LogFormat format);
+/// up, as in tests), in access_format().
+void log_access(const AccessRecord& r);
 
 }  // namespace vp::proxy

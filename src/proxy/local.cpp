@@ -32,6 +32,15 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
 }
 
+json reload_json(ReloadStats& r) {
+  json out{{"applied", r.applied.load()}, {"refused", r.refused.load()}, {"last", nullptr}};
+  std::lock_guard lock(r.mutex);
+  if (!r.last_outcome.empty())
+    out["last"] = {{"trigger", r.last_trigger}, {"outcome", r.last_outcome},
+                   {"message", core::RedactionSet::global().apply(r.last_message)}, {"at", iso8601(r.last_at)}};
+  return out;
+}
+
 json status_json(Shared& shared) {
   auto& c = shared.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - shared.started);
@@ -56,7 +65,8 @@ json status_json(Shared& shared) {
   json creds{{"loaded", false}};
   if (auto tok = shared.creds.current())
     creds = {{"loaded", true}, {"source", tok->source}, {"fingerprint", tok->fingerprint()},
-             {"version", tok->version}};
+             {"version", tok->version}, {"loaded_at", iso8601(tok->loaded_at)}};
+  creds["reloads"] = reload_json(shared.reloads);
   return {{"pid", ::getpid()},
           {"version", vp::version},
           {"listen", shared.cfg.listen},

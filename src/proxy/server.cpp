@@ -2,6 +2,8 @@
 
 #include "net/port_owner.hpp"
 #include "net/tls.hpp"
+#include "proxy/dir_watch.hpp"
+#include "proxy/reload.hpp"
 #include "proxy/worker.hpp"
 
 #include <spdlog/spdlog.h>
@@ -79,6 +81,12 @@ struct Server::Impl {
   net::local::stream_protocol::acceptor unix_acceptor{control};
   bool unix_bound = false;
   net::signal_set signals{control, SIGINT, SIGTERM};
+  // Registered from the start, so that a SIGHUP (a service manager's "reload") never kills the
+  // proxy, whether or not reloading is on.
+  net::signal_set hup{control, SIGHUP};
+  std::unique_ptr<CredentialReloader> reloader;
+  std::unique_ptr<DirectoryWatch> watch;
+  std::function<void()> on_hup;
   net::steady_timer drain_timer{control};
   std::size_t next = 0;
   bool stopping = false;
@@ -88,7 +96,21 @@ struct Server::Impl {
   void bind_unix();
   void begin_drain();
   void finish();
+  void arm_hup();
 };
+
+void Server::Impl::arm_hup() {
+  hup.async_wait([this](const error_code& ec, int) {
+    if (ec) return;
+    if (reloader) {
+      reloader->reload("SIGHUP");
+    } else {
+      spdlog::info("received SIGHUP: nothing to reload");
+    }
+    if (on_hup) on_hup();
+    arm_hup();
+  });
+}
 
 template <class Acceptor>
 net::awaitable<void> Server::Impl::accept_loop(Acceptor& a) {
@@ -124,6 +146,8 @@ void Server::Impl::begin_drain() {
   acceptor.close(ignored);
   unix_acceptor.close(ignored);
   signals.cancel();
+  hup.cancel();
+  if (watch) watch->stop();
   spdlog::info("shutting down: waiting up to {} ms for {} connection(s)",
                cfg.timeouts.shutdown_grace.count(), shared.connections.load());
   for (auto& w : workers) net::post(w->ioc, [wp = w.get()] { wp->drain(); });
@@ -228,6 +252,8 @@ std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().por
 void Server::run() {
   auto& im = *impl_;
   std::signal(SIGPIPE, SIG_IGN);
+  im.arm_hup();
+  if (im.watch) im.watch->start();
   im.signals.async_wait([&im](const error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -246,6 +272,16 @@ void Server::run() {
     w->ioc.stop();
     if (w->thread.joinable()) w->thread.join();
   }
+}
+
+std::vector<std::string> Server::enable_reload(config::Env file_env, std::function<void()> on_hup) {
+  auto& im = *impl_;
+  im.reloader = std::make_unique<CredentialReloader>(std::move(file_env), im.shared);
+  im.on_hup = std::move(on_hup);
+  im.watch = std::make_unique<DirectoryWatch>(im.control, im.reloader->watch_dirs(),
+                                              [r = im.reloader.get()] { r->reload("file change"); });
+  for (const auto& dir : im.watch->watched()) spdlog::info("watching {} for new service token files", dir);
+  return im.watch->problems();
 }
 
 void Server::stop() {

@@ -6,6 +6,9 @@
 #include "core/credentials.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 #include <memory>
 #include <stdexcept>
 
@@ -35,6 +38,12 @@ class Server {
   void run();
   /// Begins the drain from any thread.
   void stop();
+  /// Turns on hot reload of the service token (before run()): SIGHUP and any change in the
+  /// credential files' folders re-read it. `file_env` names the files
+  /// (config::credential_file_env). `on_hup` also runs on SIGHUP, for the rest of what can change
+  /// without a new listener. Returns one sentence per folder that cannot be watched. Without it,
+  /// SIGHUP is logged and ignored; it never stops the proxy.
+  std::vector<std::string> enable_reload(config::Env file_env, std::function<void()> on_hup = {});
 
  private:
   struct Impl;

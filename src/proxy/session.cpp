@@ -161,7 +161,7 @@ void Session<Protocol>::log(const AccessRecord& rec, clock::time_point start) {
   if (!w_.shared.cfg.access_log) return;
   AccessRecord r = rec;
   r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
-  log_access(r, w_.shared.cfg.log_format);
+  log_access(r);
 }
 
 template <class Protocol>

@@ -44,6 +44,17 @@ struct Counters {
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
 };
 
+/// What the credential reloads did, for status.
+struct ReloadStats {
+  std::atomic<std::uint64_t> applied{0};  ///< a new token was installed
+  std::atomic<std::uint64_t> refused{0};  ///< a new value was bad; the old token stayed
+  std::mutex mutex;
+  std::string last_trigger;  ///< "SIGHUP", "file change"
+  std::string last_outcome;  ///< "installed", "unchanged", "refused", "nothing configured"
+  std::string last_message;  ///< never a value
+  std::chrono::system_clock::time_point last_at{};
+};
+
 /// The cached outcome of the last ready probe.
 struct ProbeResult {
   bool ready = false;
@@ -74,6 +85,8 @@ struct Shared {
 
   std::mutex last_error_mutex;
   std::optional<LastError> last_error;
+
+  ReloadStats reloads;
 
   /// Records an error for status (detail must not contain secrets; it is also redacted on output).
   void note_error(std::string_view code, std::string detail) {
