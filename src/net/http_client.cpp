@@ -259,7 +259,7 @@ Request Request::post_json(std::string target, std::string body) {
   return r;
 }
 
-net::awaitable<Reply> send(net::any_io_executor ex, const Endpoint& e, Request request, clock::time_point deadline) {
+net::awaitable<Reply> send(net::any_io_executor ex, Endpoint e, Request request, clock::time_point deadline) {
   if (e.scheme == Endpoint::Scheme::https && !e.tls)
     throw std::logic_error("net_http::send: https endpoint without a TLS context");
   net_connect::Target t;

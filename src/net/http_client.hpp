@@ -91,9 +91,10 @@ struct Request {
 /// Bodies above this are cut (and Reply::body_truncated set): answers the CLI reads are small.
 constexpr std::size_t body_limit = 1024 * 1024;
 
-/// One request, one connection. Never throws for network errors: see Reply::failure. Throws
+/// One request, one connection (the endpoint is copied: it outlives nothing of the caller's).
+/// Never throws for network errors: see Reply::failure. Throws
 /// std::logic_error for an https endpoint without a TLS context.
-net::awaitable<Reply> send(net::any_io_executor ex, const Endpoint& endpoint, Request request,
+net::awaitable<Reply> send(net::any_io_executor ex, Endpoint endpoint, Request request,
                            clock::time_point deadline);
 
 /// send() on its own io_context, for the synchronous CLI commands (status, run).
