@@ -19,8 +19,6 @@ namespace vp::cli::doctor {
 namespace {
 
 using namespace std::chrono_literals;
-using net::as_tuple;
-using net::use_awaitable;
 using json = nlohmann::json;
 
 /// 200 with {"status":"ok"}: what only vault-proxy answers to /__vault-proxy/health.
@@ -169,19 +167,12 @@ net::awaitable<ListenerObservation> gather_listener(Session& s) {
   ListenerObservation o;
   o.host = s.proxy_host;
   o.port = s.in.cfg.port;
-  tcp::resolver resolver(s.ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(o.host, std::to_string(o.port), as_tuple(use_awaitable));
-  if (rec) {
-    o.dial = Dial::resolve_failed;
-    o.error = rec.message();
-    co_return o;
-  }
   beast::tcp_stream stream(s.ex);
-  stream.expires_at(s.bound(2s));
-  auto [cec, ep] = co_await stream.async_connect(endpoints, as_tuple(use_awaitable));
-  if (cec) {
-    o.dial = cec == beast::error::timeout ? Dial::connect_timed_out : Dial::connect_failed;
-    o.error = cec.message();
+  auto dialed = co_await net_connect::connect_tcp(stream, o.host, o.port, s.bound(2s));
+  if (!dialed.ok()) {
+    bool resolving = dialed.failed == net_connect::Step::resolve;
+    o.dial = resolving ? Dial::resolve_failed : dialed.timed_out ? Dial::connect_timed_out : Dial::connect_failed;
+    o.error = dialed.timed_out ? std::string("timed out") : dialed.reason;
     co_return o;
   }
   error_code ignored;

@@ -51,6 +51,23 @@ net::awaitable<std::optional<tcp::resolver::results_type>> resolve(const net::an
   co_return endpoints;
 }
 
+net::awaitable<Report> connect_tcp(beast::tcp_stream& stream, const std::string& host, std::uint16_t port,
+                                   clock::time_point deadline) {
+  Report r;
+  auto endpoints = co_await resolve(stream.get_executor(), host, port, deadline, r);
+  if (!endpoints) co_return r;
+  stream.expires_at(deadline);
+  auto [ec, ep] = co_await stream.async_connect(*endpoints, as_tuple(use_awaitable));
+  if (ec) {
+    r.failed = Step::connect;
+    r.timed_out = ec == beast::error::timeout;
+    if (!r.timed_out) r.reason = ec.message();
+    co_return r;
+  }
+  r.connected_to = ep;
+  co_return r;
+}
+
 net::awaitable<Report> connect(net_tls::TlsStream& stream, const Target& t) {
   Report r;
   auto endpoints = co_await resolve(stream.get_executor(), t.dial_host, t.dial_port,

@@ -57,6 +57,10 @@ net::awaitable<std::optional<tcp::resolver::results_type>> resolve(const net::an
                                                                    const std::string& host, std::uint16_t port,
                                                                    clock::time_point deadline, Report& report);
 
+/// Resolve and TCP connect a plain stream (to the local proxy), both bounded by `deadline`.
+net::awaitable<Report> connect_tcp(beast::tcp_stream& stream, const std::string& host, std::uint16_t port,
+                                   clock::time_point deadline);
+
 /// Resolve, TCP connect and TLS handshake on `stream`, a fresh stream. On success the stream's
 /// deadline is cleared.
 net::awaitable<Report> connect(net_tls::TlsStream& stream, const Target& target);

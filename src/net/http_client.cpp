@@ -110,18 +110,9 @@ Reply failed_connect(const net_connect::Report& r, const Endpoint& e, const std:
 
 net::awaitable<Reply> send_plain(net::any_io_executor ex, const Endpoint& e, const net_connect::Target& t,
                                  http::request<http::string_body>& req, const std::string& where) {
-  net_connect::Report report;
-  auto endpoints = co_await net_connect::resolve(ex, t.dial_host, t.dial_port, t.deadline, report);
-  if (!endpoints) co_return failed_connect(report, e, t.dial_host, where);
   beast::tcp_stream stream(ex);
-  stream.expires_at(t.deadline);
-  auto [cec, ep] = co_await stream.async_connect(*endpoints, as_tuple(use_awaitable));
-  if (cec) {
-    report.failed = net_connect::Step::connect;
-    report.timed_out = cec == beast::error::timeout;
-    report.reason = cec.message();
-    co_return failed_connect(report, e, t.dial_host, where);
-  }
+  auto report = co_await net_connect::connect_tcp(stream, t.dial_host, t.dial_port, t.deadline);
+  if (!report.ok()) co_return failed_connect(report, e, t.dial_host, where);
   auto r = co_await exchange(stream, req, t.deadline, where);
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
