@@ -4,13 +4,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/authority.hpp"
+#include "net/connector.hpp"
 #include "net/port_owner.hpp"
 #include "net/tls.hpp"
 
@@ -19,8 +19,6 @@ namespace vp::cli::doctor {
 namespace {
 
 using namespace std::chrono_literals;
-using net::as_tuple;
-using net::use_awaitable;
 using json = nlohmann::json;
 
 /// 200 with {"status":"ok"}: what only vault-proxy answers to /__vault-proxy/health.
@@ -74,26 +72,31 @@ std::optional<Certificate> read_leaf(SSL* ssl) {
   return c;
 }
 
-/// Resolves the vault's dial address within the connect timeout; empty when it did not.
-net::awaitable<std::optional<tcp::resolver::results_type>> resolve_upstream(Session& s, UpstreamObservation& o) {
-  using namespace net::experimental::awaitable_operators;
-  tcp::resolver resolver(s.ex);
-  net::steady_timer timer(s.ex);
-  timer.expires_at(s.bound(s.in.cfg.timeouts.connect));
-  auto raced = co_await (resolver.async_resolve(o.dial_host, std::to_string(o.dial_port), as_tuple(use_awaitable)) ||
-                         timer.async_wait(as_tuple(use_awaitable)));
-  if (raced.index() == 1) {
-    o.reached = TlsDial::resolve_timed_out;
-    co_return std::nullopt;
+/// Records what the connector reached in doctor's terms.
+void record(const net_connect::Report& r, UpstreamObservation& o) {
+  using net_connect::Step;
+  o.addresses = r.addresses;
+  if (r.connected_to) o.connected_to = core::host_port(r.connected_to->address().to_string(), r.connected_to->port());
+  o.error = r.reason;
+  switch (r.failed) {
+    case Step::resolve:
+      o.reached = r.timed_out ? TlsDial::resolve_timed_out : TlsDial::resolve_failed;
+      break;
+    case Step::connect:
+      o.reached = TlsDial::connect_failed;
+      if (r.timed_out) o.error = "timed out";
+      break;
+    case Step::tls_setup:
+      o.reached = TlsDial::not_prepared;
+      break;
+    case Step::handshake:
+      o.reached = r.timed_out ? TlsDial::handshake_timed_out : TlsDial::handshake_failed;
+      o.verify_result = r.verify_result;
+      break;
+    case Step::done:
+      o.reached = TlsDial::verified;
+      break;
   }
-  auto [ec, endpoints] = std::get<0>(std::move(raced));
-  if (ec) {
-    o.reached = TlsDial::resolve_failed;
-    o.error = ec.message();
-    co_return std::nullopt;
-  }
-  for (const auto& e : endpoints) o.addresses.push_back(e.endpoint().address().to_string());
-  co_return endpoints;
 }
 
 net::awaitable<ReadObservation> gather_read(Session& s, const std::string& path) {
@@ -164,19 +167,12 @@ net::awaitable<ListenerObservation> gather_listener(Session& s) {
   ListenerObservation o;
   o.host = s.proxy_host;
   o.port = s.in.cfg.port;
-  tcp::resolver resolver(s.ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(o.host, std::to_string(o.port), as_tuple(use_awaitable));
-  if (rec) {
-    o.dial = Dial::resolve_failed;
-    o.error = rec.message();
-    co_return o;
-  }
   beast::tcp_stream stream(s.ex);
-  stream.expires_at(s.bound(2s));
-  auto [cec, ep] = co_await stream.async_connect(endpoints, as_tuple(use_awaitable));
-  if (cec) {
-    o.dial = cec == beast::error::timeout ? Dial::connect_timed_out : Dial::connect_failed;
-    o.error = cec.message();
+  auto dialed = co_await net_connect::connect_tcp(stream, o.host, o.port, s.bound(2s));
+  if (!dialed.ok()) {
+    bool resolving = dialed.failed == net_connect::Step::resolve;
+    o.dial = resolving ? Dial::resolve_failed : dialed.timed_out ? Dial::connect_timed_out : Dial::connect_failed;
+    o.error = dialed.timed_out ? std::string("timed out") : dialed.reason;
     co_return o;
   }
   error_code ignored;
@@ -225,39 +221,11 @@ net::awaitable<UpstreamObservation> gather_upstream(Session& s) {
     o.error = e.what();
     co_return o;
   }
-  auto endpoints = co_await resolve_upstream(s, o);
-  if (!endpoints) co_return o;
-
-  ssl::stream<beast::tcp_stream> stream(s.ex, *s.tls);
-  auto& tcp_layer = stream.next_layer();
-  tcp_layer.expires_at(s.bound(cfg.timeouts.connect));
-  auto [cec, ep] = co_await tcp_layer.async_connect(*endpoints, as_tuple(use_awaitable));
-  if (cec) {
-    o.reached = TlsDial::connect_failed;
-    o.error = cec == beast::error::timeout ? std::string("timed out") : cec.message();
-    co_return o;
-  }
-  o.connected_to = core::host_port(ep.address().to_string(), ep.port());
-  if (!net_tls::prepare_client(stream.native_handle(), o.host, o.error)) {
-    o.reached = TlsDial::not_prepared;
-    co_return o;
-  }
-  tcp_layer.expires_at(s.bound(cfg.timeouts.tls_handshake));
-  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
-  if (hec == beast::error::timeout) {
-    o.reached = TlsDial::handshake_timed_out;
-    co_return o;
-  }
-  if (hec) {
-    o.reached = TlsDial::handshake_failed;
-    o.error = net_tls::describe_failure(hec, stream.native_handle());
-    o.verify_result = SSL_get_verify_result(stream.native_handle());
-    co_return o;
-  }
-  net_tls::note_handshake(stream.native_handle());
-  o.reached = TlsDial::verified;
-  o.leaf = read_leaf(stream.native_handle());
-  tcp_layer.close();
+  auto target = net_connect::upstream_target(cfg);
+  target.deadline = s.deadline;
+  net_tls::TlsStream stream(s.ex, *s.tls);
+  record(co_await net_connect::connect(stream, target), o);
+  if (o.reached == TlsDial::verified) o.leaf = read_leaf(stream.native_handle());
   co_return o;
 }
 

@@ -4,6 +4,7 @@
 #include "cli/hardening.hpp"
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
+#include "net/http_client.hpp"
 #include "sys/files.hpp"
 
 #include <fmt/format.h>
@@ -388,12 +389,13 @@ int run_run(const RunOptions& o, const config::Env& env) {
   std::string last_error;
   bool healthy = false;
   while (!g_pending && steady::now() < deadline) {
-    auto res = local_get(host, port, "/__vault-proxy/health", 2s, last_error);
-    if (res && res->status == 200) {
+    auto res = net_http::send_blocking(net_http::local_endpoint(host, port),
+                                       net_http::Request::get("/__vault-proxy/health"), 2s);
+    if (res.ok() && res.status == 200) {
       healthy = true;
       break;
     }
-    if (res) last_error = fmt::format("health answered {}", res->status);
+    last_error = res.ok() ? fmt::format("health answered {}", res.status) : res.error;
     std::this_thread::sleep_for(20ms);
   }
   if (g_pending) {

@@ -393,58 +393,6 @@ std::string proxy_url(const std::string& listen, std::uint16_t port) {
   return fmt::format("http://{}:{}", host, port);
 }
 
-std::optional<LocalResponse> local_get(const std::string& host, std::uint16_t port, const std::string& target,
-                                       std::chrono::milliseconds timeout, std::string& error) {
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  std::optional<LocalResponse> result;
-  error_code ec;
-  auto address = net::ip::make_address(host, ec);
-  if (ec) {
-    error = fmt::format("'{}' is not an IP address", host);
-    return std::nullopt;
-  }
-  const tcp::endpoint endpoint(address, port);
-  beast::flat_buffer buffer;
-  http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                                                 : fmt::format("{}:{}", host, port));
-  req.set(http::field::user_agent, std::string("vault-proxy-cli/") + vp::version);
-  req.set(http::field::connection, "close");
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(1024 * 1024);
-
-  stream.expires_after(timeout);
-  stream.async_connect(endpoint, [&](error_code cec) {
-    if (cec) {
-      error = fmt::format("cannot connect to {}:{}: {}", host, port, cec.message());
-      return;
-    }
-    http::async_write(stream, req, [&](error_code wec, std::size_t) {
-      if (wec) {
-        error = fmt::format("sending the request to {}:{}: {}", host, port, wec.message());
-        return;
-      }
-      http::async_read(stream, buffer, parser, [&](error_code rec, std::size_t) {
-        if (rec) {
-          error = fmt::format("reading the answer from {}:{}: {}", host, port,
-                              rec == beast::error::timeout ? std::string("timed out") : rec.message());
-          return;
-        }
-        auto& res = parser.get();
-        LocalResponse r;
-        r.status = res.result_int();
-        r.body = res.body();
-        if (auto it = res.find("X-Vault-Proxy-Error"); it != res.end()) r.error_code = std::string(it->value());
-        result = std::move(r);
-      });
-    });
-  });
-  ioc.run();
-  if (!result && error.empty()) error = "no answer";
-  return result;
-}
-
 std::optional<std::uint16_t> parse_port(std::string_view text) {
   unsigned value = 0;
   if (text.empty() || text.size() > 5) return std::nullopt;

@@ -186,18 +186,6 @@ std::string proxy_url(const std::string& listen, std::uint16_t port);
 /// is not one the proxy wrote: a symlink, another user's file, or readable by group or others.
 std::optional<std::string> capability_prefix(const RuntimeState& state, std::string& error);
 
-/// One answer of a proxy's local endpoint.
-struct LocalResponse {
-  unsigned status = 0;
-  std::string body;
-  std::string error_code;  ///< the X-Vault-Proxy-Error field, if any
-};
-
-/// A blocking `GET target` over plain HTTP to host:port, bounded by `timeout`. nullopt with `error`
-/// set when nothing answered.
-std::optional<LocalResponse> local_get(const std::string& host, std::uint16_t port, const std::string& target,
-                                       std::chrono::milliseconds timeout, std::string& error);
-
 /// Parses a port number 0..65535; nullopt when `text` is not one.
 std::optional<std::uint16_t> parse_port(std::string_view text);
 

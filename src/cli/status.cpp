@@ -2,6 +2,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/runtime_state.hpp"
+#include "net/http_client.hpp"
 #include "net/port_owner.hpp"
 
 #include <fmt/format.h>
@@ -32,17 +33,18 @@ EndpointResult query_endpoint(const FoundProxy& p, std::chrono::milliseconds tim
   // With --capability on, every local endpoint but health needs the prefix too.
   auto prefix = capability_prefix(s, error);
   if (!prefix) return {"error", nullptr, error + "; nothing was sent"};
-  auto res = local_get(*host, s.port, *prefix + "/__vault-proxy/status", timeout, error);
-  if (!res) return {"unreachable", nullptr, error};
-  if (res->status == 404 && res->error_code == "not_found")
+  auto res = net_http::send_blocking(net_http::local_endpoint(*host, s.port),
+                                     net_http::Request::get(*prefix + "/__vault-proxy/status"), timeout);
+  if (!res.ok()) return {"unreachable", nullptr, res.error};
+  if (res.status == 404 && res.header("X-Vault-Proxy-Error") == "not_found")
     return {"missing", nullptr,
             fmt::format("this proxy (version {}) has no /__vault-proxy/status endpoint; only its state file "
                         "is shown. Restart it with a newer vault-proxy for request counts and credentials",
                         s.version.empty() ? "unknown" : s.version)};
-  auto body = json::parse(res->body, nullptr, false);
-  if (res->status != 200 || !body.is_object())
+  auto body = json::parse(res.body, nullptr, false);
+  if (res.status != 200 || !body.is_object())
     return {"error", nullptr,
-            fmt::format("GET /__vault-proxy/status answered {}{}", res->status,
+            fmt::format("GET /__vault-proxy/status answered {}{}", res.status,
                         body.is_object() ? "" : " without a JSON object")};
   return {"ok", std::move(body), {}};
 }

@@ -1,23 +1,19 @@
 #pragma once
-// A small typed client for the Infisical HTTP API calls the CLI needs (status, universal-auth login,
-// token revoke, get secret), plus a raw request for anything else. It talks HTTP/1.1 to vault-proxy
-// on loopback, or HTTPS straight to the vault with the shared TLS context (net/tls.hpp), optionally
-// adding the Cloudflare Access service token the way the proxy does (core::rewrite_request).
+// A typed client for the Infisical HTTP API, over the CLI's one HTTP client (net/http_client.hpp):
+// vault-proxy on loopback, or HTTPS straight to the vault with the shared TLS context.
 //
-// Every call takes one absolute deadline that bounds resolve, connect, handshake, write and read.
-// Redirects are never followed (an Access login redirect must be seen, not obeyed: infisical-api.md
-// §3.3). One connection per call, closed afterwards: the CLI makes a handful of calls, and a fresh
-// connection per call keeps each answer independent of the previous one.
+// An endpoint is a call<T>(): method, path, query or JSON body in; a decoded T on 2xx, or the status
+// and Infisical's JSON error ({message, error}) out. Adding an endpoint is a struct with a static
+// `decode(nlohmann::json&)` and one call. Redirects are never followed (infisical-api.md §3.3).
 
-#include "config/config.hpp"
-#include "core/credentials.hpp"
-#include "core/diagnosis.hpp"
 #include "core/secret.hpp"
 #include "net/asio.hpp"
+#include "net/http_client.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,51 +23,12 @@
 namespace vp::infisical {
 
 using clock = std::chrono::steady_clock;
-
-/// Where requests go and how.
-struct Endpoint {
-  enum class Scheme { http, https };
-  Scheme scheme = Scheme::http;
-  std::string host;                         ///< Host field, SNI and certificate name (no brackets)
-  std::uint16_t port = 80;
-  std::string base_path;                    ///< prepended to every target (no trailing '/'), e.g. a capability prefix
-  std::optional<config::ConnectTo> dial;    ///< connect here instead of resolving `host`
-  std::shared_ptr<ssl::context> tls;        ///< required for https (net_tls::make_client_context)
-  std::string user_agent;                   ///< empty: "vault-proxy/<version>"
-  /// Cloudflare Access service token to add (talking to the upstream directly); null: none.
-  std::shared_ptr<const ServiceToken> service_token;
-
-  /// `Host` value: host (bracketed if IPv6) with `:port` unless it is the scheme's default.
-  std::string host_header() const;
-  /// `scheme://host[:port][base_path]`, for messages.
-  std::string url() const;
-};
-
-/// Parses `http://host[:port][/path]` or `https://...` into an Endpoint (no userinfo, query or
-/// fragment; a trailing '/' is dropped). Sets `problem` and returns nullopt otherwise.
-std::optional<Endpoint> parse_base_url(std::string_view url, std::string& problem);
-
-/// Why an exchange produced no response.
-enum class Failure { none, resolve, connect, tls, timeout, send, receive };
-
-/// "resolve", "connect", ... ("" for none).
-std::string_view failure_name(Failure f) noexcept;
-
-/// One exchange: a response, or the transport failure that prevented it.
-struct Reply {
-  Failure failure = Failure::none;
-  std::string error;      ///< operator-facing reason of a failure, e.g. "connect 127.0.0.1:2019: Connection refused"
-  unsigned status = 0;
-  http::fields headers;
-  std::string body;       ///< at most Client::body_limit bytes (wiped for answers that carry secrets)
-  bool body_truncated = false;
-
-  bool ok() const noexcept { return failure == Failure::none; }
-  /// First value of a header ("" when absent).
-  std::string header(std::string_view name) const;
-  /// core::classify over this answer.
-  core::Diagnosis diagnosis() const;
-};
+using net_http::Endpoint;
+using net_http::Failure;
+using net_http::failure_name;
+using net_http::parse_base_url;
+using net_http::Reply;
+using net_http::Request;
 
 /// The `error` and `message` of an Infisical (or vault-proxy) JSON error body.
 struct ApiError {
@@ -81,19 +38,27 @@ struct ApiError {
 /// Parses a JSON error envelope; nullopt when the body is not a JSON object with either field.
 std::optional<ApiError> api_error(const Reply& reply);
 
-/// A request; `target` is origin-form and gets Endpoint::base_path prepended.
-struct Request {
-  http::verb method = http::verb::get;
-  std::string target = "/";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string content_type;
-  std::string body;                 ///< wiped after it is sent
-  const Secret* bearer = nullptr;   ///< `Authorization: Bearer <token>` when set
+/// What a call sends besides its method and path.
+struct Params {
+  std::vector<std::pair<std::string, std::string>> query;  ///< percent-encoded into the target
+  std::optional<nlohmann::json> body;                      ///< sent as application/json
+  const Secret* bearer = nullptr;                          ///< `Authorization: Bearer` when set
+};
 
-  /// GET `target`.
-  static Request get(std::string target, const Secret* bearer = nullptr);
-  /// POST `target` with a JSON body.
-  static Request post_json(std::string target, std::string body);
+/// The outcome of a call: `value` when the answer was 2xx and decoded; else `reply` says what
+/// happened (transport failure, status) and `error` holds Infisical's error body, if any.
+template <class T>
+struct Result {
+  Reply reply;
+  std::optional<T> value;
+  std::optional<ApiError> error;
+
+  bool ok() const noexcept { return value.has_value(); }
+};
+
+/// A body that is not read (e.g. token revoke).
+struct Empty {
+  static std::optional<Empty> decode(nlohmann::json&) { return Empty{}; }
 };
 
 /// GET /api/status.
@@ -131,7 +96,7 @@ struct SecretReply {
 class Client {
  public:
   /// Bodies above this are cut (and Reply::body_truncated set): answers the CLI reads are small.
-  static constexpr std::size_t body_limit = 1024 * 1024;
+  static constexpr std::size_t body_limit = net_http::body_limit;
 
   Client(net::any_io_executor ex, Endpoint endpoint);
 
@@ -139,6 +104,20 @@ class Client {
 
   /// One request, one connection. Never throws for network errors: see Reply::failure.
   net::awaitable<Reply> send(Request request, clock::time_point deadline);
+
+  /// One API call. T has `static std::optional<T> decode(nlohmann::json&)`, which may move
+  /// strings out of the parsed body (and should wipe the ones holding secrets); nullopt when the
+  /// body is not what T expects.
+  template <class T>
+  net::awaitable<Result<T>> call(http::verb method, std::string path, Params params, clock::time_point deadline) {
+    Result<T> r;
+    r.reply = co_await send(request(method, std::move(path), std::move(params)), deadline);
+    if (!r.reply.ok()) co_return r;
+    auto j = nlohmann::json::parse(r.reply.body, nullptr, false);
+    if (r.reply.status / 100 == 2 && !j.is_discarded()) r.value = T::decode(j);
+    if (!r.value) r.error = api_error(r.reply);
+    co_return r;
+  }
 
   net::awaitable<StatusReply> status(clock::time_point deadline);
   /// Exactly one login attempt: never retried (three wrong secrets lock the identity).
@@ -150,6 +129,9 @@ class Client {
                                          clock::time_point deadline);
 
  private:
+  /// The Request of a call: the query appended to `path`, the body serialised (then wiped).
+  static Request request(http::verb method, std::string path, Params params);
+
   net::any_io_executor ex_;
   Endpoint endpoint_;
 };

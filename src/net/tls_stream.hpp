@@ -60,6 +60,7 @@ class TlsStream {
   SSL* native_handle() noexcept { return ssl_; }
   template <class Duration>
   void expires_after(Duration d) { deadline_.expires_after(d); }
+  void expires_at(std::chrono::steady_clock::time_point t) { deadline_.expires_at(t); }
   void expires_never() { deadline_.expires_never(); }
 
   /// Hands the connected socket to OpenSSL. Call once, after connect and before the handshake.

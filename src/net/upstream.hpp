@@ -1,12 +1,12 @@
 #pragma once
-// Connections to the one upstream: connect (resolve, TCP, TLS, each under its own deadline) and a
-// per-worker pool of idle keep-alive connections. A pool belongs to one io_context thread and is
-// not thread-safe by design; there is no lock on the request path.
+// Connections to the one upstream: connect (net/connector.hpp: resolve, TCP, TLS, each under its own
+// deadline) and a per-worker pool of idle keep-alive connections (net/pool.hpp).
 
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/framing.hpp"
 #include "net/asio.hpp"
+#include "net/pool.hpp"
 #include "net/tls_stream.hpp"
 
 #include <chrono>
@@ -16,8 +16,6 @@
 #include <vector>
 
 namespace vp::upstream {
-
-using clock = std::chrono::steady_clock;
 
 /// One TLS connection to the upstream and the bytes read past the last response.
 struct Connection {
@@ -46,43 +44,26 @@ struct ConnectResult {
   std::string detail;  ///< e.g. "connect 127.0.0.1:8443: Connection refused"
 };
 
-/// Counters of one pool.
-struct PoolStats {
-  std::uint64_t connects = 0;       ///< new connections (TLS handshakes started)
-  std::uint64_t reuses = 0;         ///< requests served on a pooled connection
-  std::uint64_t stale_dropped = 0;  ///< idle connections found closed, expired, or sent bytes
-  std::uint64_t unread_dropped = 0; ///< connections not pooled: bytes waited after the response
+/// What the pool needs of a Connection (BasicPool's policy).
+struct ConnectionPolicy {
+  static bool peer_closed(Connection& c);
+  static bool has_unread(Connection& c);
+  static void set_lean(Connection& c, bool lean);
+  static void release_buffers(Connection& c);
 };
 
-/// Per-worker pool of idle upstream connections.
-class Pool {
+/// Per-worker pool of idle upstream connections, and the way to open new ones.
+class Pool : public BasicPool<Connection, ConnectionPolicy> {
  public:
   Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg);
 
-  /// An idle connection that is not expired and on which nothing arrived while it idled, neither
-  /// a close nor a byte (one recv(MSG_PEEK) system call per connection looked at), or null.
-  std::unique_ptr<Connection> take_idle();
-  /// A new, handshaken connection.
+  /// A new, handshaken connection (net/connector.hpp).
   net::awaitable<ConnectResult> connect();
-  /// Keeps a connection that finished a response cleanly, unless bytes wait to be read on it (in
-  /// its buffer or in OpenSSL's); drops it when the pool is full.
-  void give_back(std::unique_ptr<Connection> c);
-  /// Drops every idle connection.
-  void clear() { idle_.clear(); }
-
-  const PoolStats& stats() const noexcept { return stats_; }
-  std::size_t idle_count() const noexcept { return idle_.size(); }
 
  private:
   net::any_io_executor ex_;
   std::shared_ptr<ssl::context> tls_;
   const config::Config& cfg_;
-  /// Chooses how a connection about to carry a request holds its record buffers (see lend()).
-  void lend(Connection& c) const;
-
-  std::shared_ptr<std::size_t> live_ = std::make_shared<std::size_t>(0);
-  std::vector<std::unique_ptr<Connection>> idle_;  // LIFO: the warmest connection first
-  PoolStats stats_;
 };
 
 /// True when the peer has closed (or sent unexpected bytes on) an idle socket.
