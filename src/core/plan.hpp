@@ -46,6 +46,14 @@ struct RequestFraming {
   std::optional<std::uint64_t> content_length;
 };
 
+/// The framing of a request parser whose header is done.
+template <class Parser>
+RequestFraming request_framing(const Parser& p) {
+  RequestFraming f{.chunked = p.chunked(), .content_length = {}};
+  if (auto n = p.content_length()) f.content_length = *n;
+  return f;
+}
+
 /// Turns the client's header into the one sent upstream: `Expect` dropped (the proxy answers
 /// 100-continue itself, so the upstream never waits for a 100 that would be dropped), then
 /// rewrite_request (strip, inject), version HTTP/1.1, and the framing re-established from
@@ -59,6 +67,14 @@ struct ResponseFraming {
   bool chunked = false;
   std::optional<std::uint64_t> content_length;
 };
+
+/// The framing of a response parser whose header is done (and no body byte read yet).
+template <class Parser>
+ResponseFraming response_framing(const Parser& p) {
+  ResponseFraming f{.no_body = p.is_done(), .chunked = p.chunked(), .content_length = {}};
+  if (auto n = p.content_length()) f.content_length = *n;
+  return f;
+}
 
 /// The framing sent to the client.
 struct ResponsePlan {
