@@ -24,21 +24,36 @@ constexpr std::size_t header_limit = header_limits.header;
 template <class Protocol>
 net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::buffer_body>& req_p,
                                                    AccessRecord& rec) {
+  // Steps that have nothing to do for a request (no body, a 2xx answer) are not entered: each
+  // entered step costs a coroutine frame, and a small request is a few tens of thousands of
+  // instructions in all (docs/BENCHMARKS.md, callgrind).
   Exchange x(req_p, rec);
-  if (co_await prepare_request(x) == Next::done) co_return x.outcome;
+  if (!prepare_request(x)) {
+    // Nothing goes upstream without credentials; the unread body makes the connection unusable.
+    co_return co_await respond_error(ErrorCode::credentials_missing, {}, x.client_version,
+                                     x.client_keep_alive && !x.has_body, rec);
+  }
+  if (x.has_body && !x.waits_for_continue) {
+    if (co_await read_first_piece(x) == Next::done) co_return x.outcome;
+  }
   // A pooled connection the upstream closed in the meantime is replaced, but only while replaying
   // is safe (core::retry_decision, docs/architecture.md "Retries").
   for (int attempt = 0;; ++attempt) {
     auto next = co_await send_request_header(x, attempt);
     if (next == Next::retry) continue;
-    if (next == Next::done || co_await relay_request_body(x) == Next::done) co_return x.outcome;
+    if (next == Next::done) co_return x.outcome;
+    if (x.has_body) {
+      if (co_await relay_request_body(x) == Next::done) co_return x.outcome;
+    }
     next = co_await read_response_header(x, attempt);
     if (next == Next::retry) continue;
     if (next == Next::done) co_return x.outcome;
     break;
   }
-  if (co_await read_error_body(x) == Next::done) co_return x.outcome;
   auto& res = x.res_p->get();
+  if (core::should_read_error_body(res.result_int(), x.framing.no_body, x.framing.content_length)) {
+    if (co_await read_error_body(x) == Next::done) co_return x.outcome;
+  }
   const auto diagnosis = core::classify({.status = res.result_int(),
                                          .location = res[http::field::location],
                                          .content_type = res[http::field::content_type],
@@ -70,23 +85,16 @@ net::awaitable<Next> Session<Protocol>::fail(Exchange& x, ErrorCode code, const 
   co_return x.finish(co_await respond_error(code, {}, x.client_version, x.client_keep_alive && !x.has_body, x.rec));
 }
 
-// Credentials, the rewrite, and the body's first piece. That piece is read before anything goes
-// upstream, so that a body broken from its first bytes (a bad chunk size) is refused with 400 and
-// never reaches the upstream. Not with Expect: 100-continue, where the client waits for our 100.
+// Credentials and the rewrite. False when there are no credentials: nothing is sent upstream.
 template <class Protocol>
-net::awaitable<Next> Session<Protocol>::prepare_request(Exchange& x) {
+bool Session<Protocol>::prepare_request(Exchange& x) {
   auto& shared = w_.shared;
   auto& req = x.req_p.get();
   for (auto [it, end] = req.equal_range(http::field::expect); it != end; ++it)
     x.waits_for_continue = x.waits_for_continue || beast::iequals(it->value(), "100-continue");
   x.waits_for_continue = x.waits_for_continue && x.client_version >= 11;
-
   auto token = shared.creds.current();
-  if (!token) {
-    // Nothing goes upstream without credentials; the unread body makes the connection unusable.
-    co_return x.finish(co_await respond_error(ErrorCode::credentials_missing, {}, x.client_version,
-                                              x.client_keep_alive && !x.has_body, x.rec));
-  }
+  if (!token) return false;
   auto rw = core::plan_request(req, core::request_framing(x.req_p),
                                {shared.host_header, shared.cfg.user_agent, token.get()});
   shared.counters.credentials_injected.fetch_add(rw.injected ? 1 : 0, std::memory_order_relaxed);
@@ -95,7 +103,15 @@ net::awaitable<Next> Session<Protocol>::prepare_request(Exchange& x) {
     shared.counters.underscore_fields_removed.fetch_add(rw.underscore_fields_removed, std::memory_order_relaxed);
     x.rec.underscore_fields_removed = static_cast<std::uint32_t>(rw.underscore_fields_removed);
   }
-  if (!x.has_body || x.waits_for_continue) co_return Next::proceed;
+  return true;
+}
+
+// The body's first piece is read before anything goes upstream, so that a body broken from its
+// first bytes (a bad chunk size) is refused with 400 and never reaches the upstream. Not with
+// Expect: 100-continue, where the client waits for our 100 before sending the body.
+template <class Protocol>
+net::awaitable<Next> Session<Protocol>::read_first_piece(Exchange& x) {
+  auto& req = x.req_p.get();
   if (cbuf_.capacity() < relay_buffer_size) cbuf_.reserve(relay_buffer_size);
   do {
     if (auto ec = co_await read_piece(x)) {
@@ -155,7 +171,6 @@ net::awaitable<Next> Session<Protocol>::send_request_header(Exchange& x, int att
 // Client body → upstream, one buffer at a time, after the 100 Continue the client waits for.
 template <class Protocol>
 net::awaitable<Next> Session<Protocol>::relay_request_body(Exchange& x) {
-  if (!x.has_body) co_return Next::proceed;
   const auto& t = w_.shared.cfg.timeouts;
   auto& req = x.req_p.get();
   bool more = x.holding ? req.body().more : true;
@@ -237,14 +252,12 @@ net::awaitable<Next> Session<Protocol>::response_header_failed(Exchange& x, cons
   co_return co_await fail(x, code, why);
 }
 
-// Error answers are small: up to core::peek_limit of the body is read so that the classifier can
-// tell a Cloudflare page from Infisical's JSON before anything is sent to the client.
+// Error answers are small: up to core::peek_limit of the body is read (core::should_read_error_body)
+// so that the classifier can tell a Cloudflare page from Infisical's JSON before anything is sent.
 template <class Protocol>
 net::awaitable<Next> Session<Protocol>::read_error_body(Exchange& x) {
   auto& rp = *x.res_p;
   auto& res = rp.get();
-  if (!core::should_read_error_body(res.result_int(), x.framing.no_body, x.framing.content_length))
-    co_return Next::proceed;
   while (!rp.is_done() && x.peek.size() < core::peek_limit) {
     res.body().data = relay_.data();
     res.body().size = relay_.size();
@@ -299,28 +312,25 @@ net::awaitable<Outcome> Session<Protocol>::relay_response(Exchange& x, core::Dia
   x.chunk_out = plan.chunked;
   hdr_.clear();
   core::append_response_header(hdr_, res);
-  if (co_await relay_response_body(x) == Next::done) co_return x.outcome;
+  auto& rp = *x.res_p;
+  Next next = Next::proceed;
+  if (x.framing.no_body) {
+    if (!co_await send_piece(x, nullptr, 0, false)) co_return Outcome::abort;
+  } else if (!x.peek.empty() || rp.is_done()) {
+    if (!co_await send_piece(x, x.peek.data(), x.peek.size(), !rp.is_done())) co_return Outcome::abort;
+    next = co_await relay_parsed_body(x);
+  } else if (x.framing.content_length && !x.framing.chunked) {
+    next = co_await relay_length_body(x);
+  } else {
+    next = co_await relay_parsed_body(x);
+  }
+  if (next == Next::done) co_return x.outcome;
   auto& conn = x.conn;
   ++conn->requests;
   // Only the room a chunked body reserved is given back; read_header's 4 KiB stays.
   if (conn->buffer.size() == 0 && conn->buffer.capacity() > 8 * 1024) conn->buffer.shrink_to_fit();
   if (x.upstream_keep_alive) w_.pool.give_back(std::move(conn));
   co_return plan.keep_alive ? Outcome::keep_alive : Outcome::close;
-}
-
-template <class Protocol>
-net::awaitable<Next> Session<Protocol>::relay_response_body(Exchange& x) {
-  auto& rp = *x.res_p;
-  if (x.framing.no_body) {
-    if (!co_await send_piece(x, nullptr, 0, false)) co_return x.finish(Outcome::abort);
-    co_return Next::proceed;
-  }
-  if (!x.peek.empty() || rp.is_done()) {
-    if (!co_await send_piece(x, x.peek.data(), x.peek.size(), !rp.is_done())) co_return x.finish(Outcome::abort);
-  }
-  if (x.peek.empty() && !rp.is_done() && x.framing.content_length && !x.framing.chunked)
-    co_return co_await relay_length_body(x);
-  co_return co_await relay_parsed_body(x);
 }
 
 // A Content-Length body is opaque bytes of a known length: it goes from the TLS stream straight

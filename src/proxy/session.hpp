@@ -95,7 +95,8 @@ class Session {
 
   // exchange.cpp: forward() and its steps, in the order they run.
   net::awaitable<Outcome> forward(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec);
-  net::awaitable<Next> prepare_request(Exchange& x);
+  bool prepare_request(Exchange& x);
+  net::awaitable<Next> read_first_piece(Exchange& x);
   net::awaitable<error_code> read_piece(Exchange& x);
   net::awaitable<Next> send_request_header(Exchange& x, int attempt);
   net::awaitable<Next> relay_request_body(Exchange& x);
@@ -104,7 +105,6 @@ class Session {
   net::awaitable<Next> read_error_body(Exchange& x);
   net::awaitable<Outcome> answer_replacement(Exchange& x, core::Diagnosis diagnosis);
   net::awaitable<Outcome> relay_response(Exchange& x, core::Diagnosis diagnosis);
-  net::awaitable<Next> relay_response_body(Exchange& x);
   net::awaitable<Next> relay_length_body(Exchange& x);
   net::awaitable<Next> relay_parsed_body(Exchange& x);
   net::awaitable<bool> send_piece(Exchange& x, const char* data, std::size_t size, bool more);
