@@ -1,11 +1,12 @@
-// Client request bytes → Beast request_parser<buffer_body> (session.cpp's limits) → check_request →
-// rewrite_request with a fixed token → serialise → re-parse. Whatever the client sent, the message
+// Client request bytes → Beast request_parser<buffer_body> (session.cpp's limits) → admit →
+// plan_request with a fixed token → serialise → re-parse. Whatever the client sent, the message
 // that would go upstream carries each injected field exactly once, no hop-by-hop or
 // Connection-nominated field, no client CF-Access credential or CF_Authorization cookie, one
 // unambiguous framing, and it re-parses as exactly the one message that was written.
 
 #include "core/credentials.hpp"
 #include "core/headers.hpp"
+#include "core/plan.hpp"
 #include "core/request_check.hpp"
 #include "fuzz_http.hpp"
 
@@ -103,25 +104,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       req.set(http::field::host, own->authority);
       req.target(own->origin_form);
     }
-    auto result = core::check_request(req, policy());
-    check_refusal_consistent(req, result);
-    refused = result.refusal.has_value();
+    check_refusal_consistent(req, core::check_request(req, policy()));
+    // session.cpp serve_one's admission, with the capability prefix already stripped.
+    refused = core::admit(req, true, policy()).kind == core::Admission::Kind::refuse;
 
-    // Exactly what session.cpp forward() does between reading the header and writing it upstream.
+    // session's forward (proxy/exchange.cpp) rewrites the header with the same call.
     input_nominated = nominated(req);
     http::request<http::empty_body> h{http::request_header<>(req)};
-    chunked = p.chunked();
-    auto content_length = p.content_length();
-    h.erase(http::field::expect);
-    auto rw = core::rewrite_request(h, {injected_host, injected_ua, &token()});
+    const auto framing = core::request_framing(p);
+    chunked = framing.chunked;
+    auto rw = core::plan_request(h, framing, {injected_host, injected_ua, &token()});
     check(rw.injected, "rewrite_request did not report the injection");
+    check(h.version() == 11, "the request does not go upstream as HTTP/1.1");
+    check(h.count(http::field::expect) == 0, "Expect went upstream");
     for (auto const& f : h)
       check(f.name_string().find('_') == std::string_view::npos, "a field named with '_' went upstream");
-    h.version(11);
-    if (chunked)
-      h.chunked(true);
-    else if (content_length)
-      h.content_length(*content_length);
     rewritten = std::move(h);
   };
 

@@ -1,10 +1,11 @@
 // Upstream response bytes → Beast response_parser<buffer_body> (session.cpp's limits) →
-// rewrite_response → the framing session.cpp re-establishes → serialise → re-parse. Each input is
-// run twice: as the answer to a GET and to a HEAD (parser skip). Whatever the upstream sent, the
-// client gets no hop-by-hop or Connection-nominated field, one unambiguous framing, and exactly
-// the one message that was written.
+// plan_response (rewrite_response and the framing the session re-establishes) → serialise →
+// re-parse. Each input is run twice: as the answer to a GET and to a HEAD (parser skip). Whatever
+// the upstream sent, the client gets no hop-by-hop or Connection-nominated field, one unambiguous
+// framing, and exactly the one message that was written.
 
 #include "core/headers.hpp"
+#include "core/plan.hpp"
 #include "fuzz_http.hpp"
 
 #include <cstddef>
@@ -36,24 +37,15 @@ void run(std::string_view input, bool head) {
     // session.cpp consumes 1xx (and refuses 101) before relaying anything.
     informational = status >= 100 && status < 200;
     input_nominated = nominated(res);
-    const auto length = p.content_length();
-    const bool no_body = p.is_done();
-    const bool chunked = p.chunked();
     http::response<http::empty_body> h{http::response_header<>(res)};
-    core::rewrite_response(h);
+    // session's relay_response (proxy/exchange.cpp) frames the header with the same call, here for
+    // an HTTP/1.1 client that keeps its connection.
+    const auto plan = core::plan_response(h, core::response_framing(p), 11, true);
     for (auto const& f : h)
       check(f.name() != http::field::set_cookie || f.value().find("CF_Authorization=") != 0,
             "the Access JWT cookie reached the client");
-    h.version(11);  // a HTTP/1.1 client
-    if (!no_body) {
-      if (length && !chunked) {
-        h.content_length(*length);
-      } else {
-        h.chunked(true);
-        we_chunked = true;
-      }
-    }
-    h.keep_alive(true);
+    check(plan.keep_alive, "a response to an HTTP/1.1 client closed the connection");
+    we_chunked = plan.chunked;
     rewritten = std::move(h);
   };
 
