@@ -1,5 +1,6 @@
 #include "cli/runtime_state.hpp"
 
+#include "core/authority.hpp"
 #include "net/asio.hpp"
 #include "sys/files.hpp"
 
@@ -388,9 +389,7 @@ std::optional<std::string> loopback_connect_address(const std::string& listen, s
 }
 
 std::string proxy_url(const std::string& listen, std::uint16_t port) {
-  std::string host = connect_address(listen);
-  if (host.find(':') != std::string::npos) return fmt::format("http://[{}]:{}", host, port);
-  return fmt::format("http://{}:{}", host, port);
+  return "http://" + core::host_port(connect_address(listen), port);
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {

@@ -6,6 +6,7 @@
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
 #include "config/settings.hpp"
+#include "core/authority.hpp"
 #include "core/redact.hpp"
 #include "net/asio.hpp"
 #include "proxy/server.hpp"
@@ -138,8 +139,7 @@ void reload_settings(const ServeOptions& options, const config::Env& env) {
 }
 
 std::string listen_url(const std::string& listen, std::uint16_t port) {
-  if (listen.find(':') != std::string::npos) return fmt::format("http://[{}]:{}", listen, port);
-  return fmt::format("http://{}:{}", listen, port);
+  return "http://" + core::host_port(listen, port);
 }
 
 }  // namespace

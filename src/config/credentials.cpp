@@ -1,5 +1,7 @@
 #include "config/credentials.hpp"
 
+#include "config/text.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,21 +46,7 @@ struct Lookup {
   ~Lookup() { wipe(value); }
 };
 
-std::string quote_path(std::string_view p) {
-  std::string out = "'";
-  for (char ch : p) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f) {
-      out += ch;
-    } else {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  return out + "'";
-}
+std::string quote_path(std::string_view p) { return "'" + escape(p, p.size()) + "'"; }
 
 std::string sources_of(const Half& h) {
   return std::string(h.env) + ", " + std::string(h.file_env) + " or $" + std::string(credentials_directory) +

@@ -3,6 +3,7 @@
 #include "config/address.hpp"
 #include "config/files.hpp"
 #include "config/text.hpp"
+#include "core/authority.hpp"
 
 #include <algorithm>
 #include <array>
@@ -205,9 +206,7 @@ constexpr std::array table{
             },
             .show = [](const Config& c) {
               if (!c.connect_to) return std::string();
-              const auto& host = c.connect_to->host;
-              bool v6 = host.find(':') != std::string::npos;
-              return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(c.connect_to->port);
+              return core::host_port(c.connect_to->host, c.connect_to->port);
             }},
     Setting{.key = "ca_file", .flag = "--ca-file", .env = "VAULT_PROXY_CA_FILE", .help = "CA bundle for the upstream",
             .doc = "PEM bundle to verify the upstream certificate with. Must be a readable, non-empty regular "
