@@ -4,9 +4,6 @@
 #include "cli/mcp_files.hpp"
 #include "cli/project_root.hpp"
 #include "cli/runtime_state.hpp"
-#include "core/authority.hpp"
-#include "core/env_refs.hpp"
-#include "infisical/client.hpp"
 
 #include <fmt/format.h>
 
@@ -42,27 +39,7 @@ std::optional<std::string> parse_reference(std::string_view v, bool& has_default
   return std::string(name);
 }
 
-std::string marker_of(const ojson& entry) {
-  if (!entry.is_object()) return {};
-  auto env = entry.find("env");
-  if (env == entry.end() || !env->is_object()) return {};
-  auto m = env->find(std::string(managed_marker_key));
-  if (m == env->end() || !m->is_string()) return {};
-  return m->get<std::string>();
-}
-
 bool is_managed(const ojson& entry) { return ownership(entry).has_value(); }
-
-/// True when the entry's command or args name the Infisical MCP server package.
-bool runs_infisical_mcp(const ojson& entry) {
-  auto names_it = [](const ojson& v) {
-    return v.is_string() && v.get<std::string>().find("@infisical/mcp") != std::string::npos;
-  };
-  if (auto c = entry.find("command"); c != entry.end() && names_it(*c)) return true;
-  if (auto a = entry.find("args"); a != entry.end() && a->is_array())
-    return std::any_of(a->begin(), a->end(), names_it);
-  return false;
-}
 
 std::string json_path_join(const std::string& base, const std::string& key) {
   return base.empty() ? key : base + "." + key;
@@ -256,45 +233,6 @@ void add_warnings(McpConfigReport& rep, const McpConfigOptions& o, const config:
 
 }  // namespace
 
-std::optional<std::string> ownership(const ojson& entry) {
-  if (!entry.is_object()) return std::nullopt;
-  if (auto m = marker_of(entry); m == managed_entry || m == managed_entry_and_file)
-    return fmt::format("it carries the {} marker of vault-proxy mcp-config", managed_marker_key);
-  auto env = entry.find("env");
-  if (!runs_infisical_mcp(entry) || env == entry.end() || !env->is_object()) return std::nullopt;
-  auto host = env->find("INFISICAL_HOST_URL");
-  if (host == env->end() || !host->is_string()) return std::nullopt;
-  // Defaults only: what the URL is when no variable of this shell decides it.
-  const auto url = core::expand_env_refs(host->get<std::string>(), [](std::string_view) {
-                     return std::optional<std::string>();
-                   }).value;
-  std::string problem;
-  auto target = infisical::parse_base_url(url, problem);
-  if (!target || target->scheme != infisical::Endpoint::Scheme::http || !core::is_loopback_name(target->host))
-    return std::nullopt;
-  return fmt::format("it runs the Infisical MCP server against this machine's proxy (INFISICAL_HOST_URL {}), as "
-                     "the runbook's enable script wrote it",
-                     url);
-}
-
-ojson build_entry(const McpEntrySpec& spec) {
-  ojson env = ojson::object();
-  env["INFISICAL_HOST_URL"] =
-      spec.by_reference ? fmt::format("${{{}:-{}}}", proxy_url_var, spec.host_url) : spec.host_url;
-  env["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"] = "${" + spec.client_id_var + "}";
-  env["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"] = "${" + spec.client_secret_var + "}";
-  env["NO_PROXY"] = loopback_no_proxy;
-  // axios reads proxy variables through proxy-from-env, which prefers the lower-case spelling: an
-  // inherited `no_proxy` would otherwise win over NO_PROXY.
-  env["no_proxy"] = loopback_no_proxy;
-  env[std::string(managed_marker_key)] = spec.created_file ? managed_entry_and_file : managed_entry;
-  ojson entry = ojson::object();
-  entry["command"] = "npx";
-  entry["args"] = ojson::array({"-y", infisical_mcp_package});
-  entry["env"] = std::move(env);
-  return entry;
-}
-
 bool valid_env_var_name(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
   for (char c : name)
@@ -383,7 +321,7 @@ RemoveResult remove_entries(const ojson& doc, const std::optional<std::string>& 
       r.skipped_unmanaged.push_back(n);
       continue;
     }
-    created_file = created_file || marker_of(servers[n]) == managed_entry_and_file;
+    created_file = created_file || managed_marker(servers[n]) == managed_entry_and_file;
     r.matched.push_back(ownership(servers[n]).value_or("--force"));
     servers.erase(n);
     r.removed.push_back(n);
@@ -463,7 +401,7 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
   bool created_file = !existing.has_value();
   if (existing && existing->is_object() && existing->contains("mcpServers") && (*existing)["mcpServers"].is_object() &&
       (*existing)["mcpServers"].contains(o.name))
-    created_file = marker_of((*existing)["mcpServers"][o.name]) == managed_entry_and_file;
+    created_file = managed_marker((*existing)["mcpServers"][o.name]) == managed_entry_and_file;
 
   ojson entry = build_entry({url.url, o.client_id_var, o.client_secret_var, created_file, url.by_reference});
   if (url.by_reference) rep.url = build_entry({url.display})["env"]["INFISICAL_HOST_URL"].get<std::string>();

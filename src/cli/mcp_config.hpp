@@ -70,6 +70,9 @@ struct McpEntrySpec {
 /// The `mcpServers.<name>` value: npx @infisical/mcp with env pointing at the proxy.
 ojson build_entry(const McpEntrySpec& spec);
 
+/// The VAULT_PROXY_MANAGED marker's value in `entry` ("" when it has none).
+std::string managed_marker(const ojson& entry);
+
 /// The variable `vault-proxy run` exports with its proxy's URL, which the entry refers to.
 inline constexpr std::string_view proxy_url_var = "VAULT_PROXY_URL";
 
