@@ -253,45 +253,61 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->callback([o, &exit_code] { exit_code = run_run(*o, config::process_env()); });
 }
 
-int run_run(const RunOptions& o, const config::Env& env) {
-  if (o.command.empty()) {
-    std::cerr << "vault-proxy run: give the command after --, e.g. vault-proxy run -- claude\n";
-    return exit_usage;
-  }
-  // The command runs as our child with our uid: while we are dumpable it could read the service
-  // token from /proc/$PPID/environ.
-  harden_process();
+namespace {
 
-  // The proxy log.
-  std::string log_path = o.log_file;
+/// Everything one `run` holds while the proxy and the command live.
+struct RunState {
+  const RunOptions& o;
+  const config::Env& env;
+  std::string log_path;       ///< the proxy's log file ("" or "-": stderr)
   int log_fd = STDERR_FILENO;
   bool own_log = false;
-  if (log_path != "-") {
-    try {
-      if (log_path.empty()) {
-        const std::string dir = state_dir(env);
-        ensure_state_dir(dir);
-        log_path = (std::filesystem::path(dir) / fmt::format("run-{}.log", ::getpid())).string();
-      }
-    } catch (const std::exception& e) {
-      std::cerr << "vault-proxy run: " << e.what() << "; or pass --log-file PATH (or --log-file - for stderr)\n";
-      return exit_failure;
-    }
-    try {
-      log_fd = sys::open_for_append(log_path, 0600);
-    } catch (const sys::FileError& e) {
-      std::cerr << fmt::format("vault-proxy run: cannot open the proxy log: {}; pass --log-file PATH (or "
-                               "--log-file - for stderr)\n",
-                               e.what());
-      return exit_failure;
-    }
-    own_log = true;
+  pid_t proxy_pid = -1;
+  LogRelay relay;
+  std::string head;           ///< the proxy's output up to readiness
+  std::string address;        ///< from the readiness line
+  std::uint16_t port = 0;
+
+  int finish(int code) {
+    relay.join();
+    if (own_log) ::close(log_fd);
+    return code;
   }
+  void show_head() const {
+    if (!own_log) return;
+    std::cerr << "--- proxy output (" << log_path << ") ---\n" << head;
+    if (!head.empty() && head.back() != '\n') std::cerr << "\n";
+    std::cerr << "---\n";
+  }
+};
 
-  install_handlers();
+/// Opens the proxy's log: `--log-file`, or run-<pid>.log in the state directory; "-" is stderr.
+std::optional<int> open_proxy_log(RunState& st) {
+  st.log_path = st.o.log_file;
+  if (st.log_path == "-") return std::nullopt;
+  try {
+    if (st.log_path.empty()) {
+      const std::string dir = state_dir(st.env);
+      ensure_state_dir(dir);
+      st.log_path = (std::filesystem::path(dir) / fmt::format("run-{}.log", ::getpid())).string();
+    }
+    st.log_fd = sys::open_for_append(st.log_path, 0600);
+  } catch (const sys::FileError& e) {
+    std::cerr << fmt::format("vault-proxy run: cannot open the proxy log: {}; pass --log-file PATH (or "
+                             "--log-file - for stderr)\n",
+                             e.what());
+    return exit_failure;
+  } catch (const std::exception& e) {
+    std::cerr << "vault-proxy run: " << e.what() << "; or pass --log-file PATH (or --log-file - for stderr)\n";
+    return exit_failure;
+  }
+  st.own_log = true;
+  return std::nullopt;
+}
 
-  // The proxy: `serve` of this very binary, in its own process group so that a Ctrl-C meant for
-  // the command does not also drain the proxy under it.
+/// Starts `serve` of this very binary, in its own process group so that a Ctrl-C meant for the
+/// command does not also drain the proxy under it. Its stderr goes through the relay.
+std::optional<int> spawn_proxy(RunState& st) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     std::cerr << "vault-proxy run: pipe: " << std::strerror(errno) << "\n";
@@ -300,13 +316,13 @@ int run_run(const RunOptions& o, const config::Env& env) {
   const std::string exe = self_exe();
   // --scrub-env: the proxy is the command's sibling, and root reads any process's environ.
   std::vector<std::string> serve_args{exe, "serve", "--scrub-env"};
-  if (o.port) serve_args.insert(serve_args.end(), {"--port", *o.port});
-  if (o.config_file) serve_args.insert(serve_args.end(), {"--config", *o.config_file});
+  if (st.o.port) serve_args.insert(serve_args.end(), {"--port", *st.o.port});
+  if (st.o.config_file) serve_args.insert(serve_args.end(), {"--config", *st.o.config_file});
   auto serve_argv = c_strings(serve_args);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, st.log_fd, 1);
   posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 2);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -315,8 +331,7 @@ int run_run(const RunOptions& o, const config::Env& env) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-  pid_t proxy_pid = -1;
-  int rc = ::posix_spawn(&proxy_pid, exe.c_str(), &fa, &attr, serve_argv.data(), environ);
+  int rc = ::posix_spawn(&st.proxy_pid, exe.c_str(), &fa, &attr, serve_argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(pipe_fds[1]);
@@ -327,127 +342,105 @@ int run_run(const RunOptions& o, const config::Env& env) {
   }
   // posix_spawn returns once the proxy has exec'd with its own copy of the environment, so ours
   // no longer needs the credentials. Non-dumpable is not enough: root reads any environ.
-  if (!o.keep_credential_env) scrub_credential_env();
+  if (!st.o.keep_credential_env) scrub_credential_env();
+  st.relay.read_fd = pipe_fds[0];
+  st.relay.log_fd = st.log_fd;
+  st.relay.start();
+  return std::nullopt;
+}
 
-  LogRelay relay;
-  relay.read_fd = pipe_fds[0];
-  relay.log_fd = log_fd;
-  relay.start();
-  auto finish = [&](int code) {
-    relay.join();
-    if (own_log) ::close(log_fd);
-    return code;
-  };
+/// The proxy did not get ready: stops it if needed, shows its output, and picks the exit code.
+int fail_start(RunState& st, const std::string& why) {
+  std::optional<int> status = wait_child(st.proxy_pid, steady::now() + 100ms);
+  if (!status) stop_proxy(st.proxy_pid);
+  std::cerr << "vault-proxy run: " << why << "\n";
+  st.show_head();
+  if (status && WIFEXITED(*status) && WEXITSTATUS(*status) != 0) return st.finish(WEXITSTATUS(*status));
+  return st.finish(exit_failure);
+}
 
-  // Wait for the readiness line, then for health 200.
-  const auto deadline = steady::now() + o.ready_timeout;
-  std::string address;
-  std::uint16_t port = 0;
+/// Waits for the readiness line, then for health 200; an exit code when the proxy never got there.
+std::optional<int> wait_ready(RunState& st) {
+  const auto deadline = steady::now() + st.o.ready_timeout;
   bool listening = false, closed = false;
-  std::string head;
   {
-    std::unique_lock lock(relay.mu);
+    std::unique_lock lock(st.relay.mu);
     while (!g_pending && steady::now() < deadline) {
-      listening = parse_listening(relay.head, address, port);
-      closed = relay.closed;
+      listening = parse_listening(st.relay.head, st.address, st.port);
+      closed = st.relay.closed;
       if (listening || closed) break;
-      relay.cv.wait_for(lock, 50ms);
+      st.relay.cv.wait_for(lock, 50ms);
     }
-    head = relay.head;
+    st.head = st.relay.head;
   }
-  auto fail_start = [&](const std::string& why) {
-    std::optional<int> status = wait_child(proxy_pid, steady::now() + 100ms);
-    if (!status) {
-      stop_proxy(proxy_pid);
-    }
-    std::cerr << "vault-proxy run: " << why << "\n";
-    if (own_log) {
-      std::cerr << "--- proxy output (" << log_path << ") ---\n" << head;
-      if (!head.empty() && head.back() != '\n') std::cerr << "\n";
-      std::cerr << "---\n";
-    }
-    if (status && WIFEXITED(*status) && WEXITSTATUS(*status) != 0) return finish(WEXITSTATUS(*status));
-    return finish(exit_failure);
-  };
   if (g_pending) {
-    stop_proxy(proxy_pid);
-    return finish(128 + g_pending);
+    stop_proxy(st.proxy_pid);
+    return st.finish(128 + g_pending);
   }
   if (!listening) {
-    auto status = wait_child(proxy_pid, steady::now() + (closed ? 2s : 0s));
-    if (status) {
-      std::cerr << fmt::format("vault-proxy run: the proxy did not start (exit {}); nothing was run\n",
-                               status_to_code(*status));
-      if (own_log) std::cerr << "--- proxy output (" << log_path << ") ---\n" << head << "---\n";
-      return finish(WIFEXITED(*status) && WEXITSTATUS(*status) != 0 ? WEXITSTATUS(*status) : exit_failure);
-    }
-    return fail_start(fmt::format("the proxy did not report 'listening on' within {:.1f}s; nothing was run",
-                                  std::chrono::duration<double>(o.ready_timeout).count()));
+    auto status = wait_child(st.proxy_pid, steady::now() + (closed ? 2s : 0s));
+    if (!status)
+      return fail_start(st, fmt::format("the proxy did not report 'listening on' within {:.1f}s; nothing was run",
+                                        std::chrono::duration<double>(st.o.ready_timeout).count()));
+    std::cerr << fmt::format("vault-proxy run: the proxy did not start (exit {}); nothing was run\n",
+                             status_to_code(*status));
+    if (st.own_log) std::cerr << "--- proxy output (" << st.log_path << ") ---\n" << st.head << "---\n";
+    return st.finish(WIFEXITED(*status) && WEXITSTATUS(*status) != 0 ? WEXITSTATUS(*status) : exit_failure);
   }
-  const std::string host = connect_address(address);
-  const std::string url = proxy_url(address, port);
   std::string last_error;
-  bool healthy = false;
   while (!g_pending && steady::now() < deadline) {
-    auto res = net_http::send_blocking(net_http::local_endpoint(host, port),
+    auto res = net_http::send_blocking(net_http::local_endpoint(connect_address(st.address), st.port),
                                        net_http::Request::get("/__vault-proxy/health"), 2s);
-    if (res.ok() && res.status == 200) {
-      healthy = true;
-      break;
-    }
+    if (res.ok() && res.status == 200) return std::nullopt;
     last_error = res.ok() ? fmt::format("health answered {}", res.status) : res.error;
     std::this_thread::sleep_for(20ms);
   }
   if (g_pending) {
-    stop_proxy(proxy_pid);
-    return finish(128 + g_pending);
+    stop_proxy(st.proxy_pid);
+    return st.finish(128 + g_pending);
   }
-  if (!healthy) return fail_start(fmt::format("the proxy on {} did not become healthy ({}); nothing was run", url, last_error));
+  return fail_start(st, fmt::format("the proxy on {} did not become healthy ({}); nothing was run",
+                                    proxy_url(st.address, st.port), last_error));
+}
 
-  // With --capability on, the command's URL needs the proxy's path prefix. Health answering means
-  // the proxy is past the point where it records itself (its accept loop runs after that).
-  std::string url_for_command = url;
+/// The URL the command gets: with --capability on, it carries the proxy's path prefix. Health
+/// answering means the proxy is past the point where it records itself.
+std::string command_url(RunState& st, const std::string& url) {
+  std::string out = url;
   std::string dir_problem;
-  for (auto& f : list_state_files(state_dir(env), port, dir_problem)) {
-    if (!f.state || f.state->pid != proxy_pid) continue;
+  for (auto& f : list_state_files(state_dir(st.env), st.port, dir_problem)) {
+    if (!f.state || f.state->pid != st.proxy_pid) continue;
     std::string error;
-    if (auto prefix = capability_prefix(*f.state, error)) url_for_command = url + *prefix;
+    if (auto prefix = capability_prefix(*f.state, error)) out = url + *prefix;
     else std::cerr << "vault-proxy run: warning: " << error << "\n";
   }
   if (!dir_problem.empty()) std::cerr << "vault-proxy run: warning: " << dir_problem << "\n";
+  return out;
+}
 
-  if (own_log) {
-    // The startup warnings (e.g. no service token) follow the readiness line; by now they are in.
-    {
-      std::lock_guard lock(relay.mu);
-      head = relay.head;
-    }
-    for (auto& w : warnings_in(head)) std::cerr << "vault-proxy run: proxy: " << w << "\n";
-  }
-  std::cerr << fmt::format("vault-proxy run: proxy ready on {}{} (pid {}{})\n", url,
-                           url_for_command != url ? " with its capability prefix" : "", proxy_pid,
-                           own_log ? ", log " + log_path : std::string());
-
-  // The command: no shell, our stdio, in our process group (it keeps the terminal).
-  auto env_strings = child_environment(environ_strings(), url_for_command, port, o.keep_credential_env);
+/// Runs the command (no shell, our stdio, our process group: it keeps the terminal) and waits for
+/// it; returns its exit code (128+N when killed by signal N).
+int run_command(RunState& st, const std::string& url, const std::string& url_for_command) {
+  auto env_strings = child_environment(environ_strings(), url_for_command, st.port, st.o.keep_credential_env);
   auto envp = c_strings(env_strings);
-  std::vector<std::string> cmd_args = o.command;
+  std::vector<std::string> cmd_args = st.o.command;
   auto cmd_argv = c_strings(cmd_args);
   posix_spawnattr_t cattr;
   posix_spawnattr_init(&cattr);
+  sigset_t none;
+  sigemptyset(&none);
   posix_spawnattr_setsigmask(&cattr, &none);
   posix_spawnattr_setflags(&cattr, POSIX_SPAWN_SETSIGMASK);
   pid_t command_pid = -1;
-  rc = ::posix_spawnp(&command_pid, cmd_args[0].c_str(), nullptr, &cattr, cmd_argv.data(), envp.data());
+  int rc = ::posix_spawnp(&command_pid, cmd_args[0].c_str(), nullptr, &cattr, cmd_argv.data(), envp.data());
   posix_spawnattr_destroy(&cattr);
   if (rc != 0) {
     std::cerr << fmt::format("vault-proxy run: cannot run '{}': {}\n", cmd_args[0], std::strerror(rc));
-    stop_proxy(proxy_pid);
-    return finish(rc == ENOENT ? 127 : 126);
+    stop_proxy(st.proxy_pid);
+    return rc == ENOENT ? 127 : 126;
   }
   g_command.store(command_pid);
   if (int sig = g_pending; sig != 0) ::kill(command_pid, sig);
-
   bool proxy_reaped = false;
   int command_status = 0;
   for (;;) {
@@ -463,17 +456,51 @@ int run_run(const RunOptions& o, const config::Env& env) {
       command_status = status;
       break;
     }
-    if (r == proxy_pid) {
+    if (r == st.proxy_pid) {
       proxy_reaped = true;
       std::cerr << fmt::format("vault-proxy run: warning: the proxy exited (status {}) while the command runs; "
                                "requests to {} now fail{}\n",
-                               status_to_code(status), url, own_log ? "; see " + log_path : std::string());
+                               status_to_code(status), url, st.own_log ? "; see " + st.log_path : std::string());
     }
   }
   g_command.store(0);
-  if (!proxy_reaped) stop_proxy(proxy_pid);
-  const int code = command_status < 0 ? exit_failure : status_to_code(command_status);
-  return finish(code);
+  if (!proxy_reaped) stop_proxy(st.proxy_pid);
+  return command_status < 0 ? exit_failure : status_to_code(command_status);
+}
+
+}  // namespace
+
+int run_run(const RunOptions& o, const config::Env& env) {
+  if (o.command.empty()) {
+    std::cerr << "vault-proxy run: give the command after --, e.g. vault-proxy run -- claude\n";
+    return exit_usage;
+  }
+  // The command runs as our child with our uid: while we are dumpable it could read the service
+  // token from /proc/$PPID/environ.
+  harden_process();
+  RunState st{o, env};
+  if (auto failed = open_proxy_log(st)) return *failed;
+  install_handlers();
+  if (auto failed = spawn_proxy(st)) {
+    if (st.own_log) ::close(st.log_fd);
+    return *failed;
+  }
+  if (auto failed = wait_ready(st)) return *failed;
+
+  const std::string url = proxy_url(st.address, st.port);
+  const std::string url_for_command = command_url(st, url);
+  if (st.own_log) {
+    // The startup warnings (e.g. no service token) follow the readiness line; by now they are in.
+    {
+      std::lock_guard lock(st.relay.mu);
+      st.head = st.relay.head;
+    }
+    for (auto& w : warnings_in(st.head)) std::cerr << "vault-proxy run: proxy: " << w << "\n";
+  }
+  std::cerr << fmt::format("vault-proxy run: proxy ready on {}{} (pid {}{})\n", url,
+                           url_for_command != url ? " with its capability prefix" : "", st.proxy_pid,
+                           st.own_log ? ", log " + st.log_path : std::string());
+  return st.finish(run_command(st, url, url_for_command));
 }
 
 }  // namespace vp::cli
