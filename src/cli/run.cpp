@@ -384,7 +384,7 @@ std::optional<int> wait_ready(RunState& st) {
                                         std::chrono::duration<double>(st.o.ready_timeout).count()));
     std::cerr << fmt::format("vault-proxy run: the proxy did not start (exit {}); nothing was run\n",
                              status_to_code(*status));
-    if (st.own_log) std::cerr << "--- proxy output (" << st.log_path << ") ---\n" << st.head << "---\n";
+    st.show_head();
     return st.finish(WIFEXITED(*status) && WEXITSTATUS(*status) != 0 ? WEXITSTATUS(*status) : exit_failure);
   }
   std::string last_error;

@@ -65,10 +65,11 @@ ReloadDecision CredentialReloader::reload(std::string_view trigger) {
     load.token->loaded_at = std::chrono::system_clock::now();
     shared_.creds.replace(std::move(*load.token));
     auto now = shared_.creds.current();
-    decision.message = fmt::format("{} ({}): service token version {} from {} (fingerprint {})",
-                                   trigger, "installed", now->version, now->source, now->fingerprint());
+    // The decision could not know the version the store gives the token.
+    decision.message = fmt::format("service token version {} from {} (fingerprint {})", now->version, now->source,
+                                   now->fingerprint());
     stats.applied.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("{}", decision.message);
+    spdlog::info("{} (installed): {}", trigger, decision.message);
   } else if (decision.action == ReloadAction::refused) {
     stats.refused.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("{}: {}", trigger, decision.message);
