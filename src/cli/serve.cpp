@@ -6,6 +6,8 @@
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
 #include "config/settings.hpp"
+#include "infisical/token_keeper.hpp"
+#include "net/token_slot.hpp"
 #include "core/authority.hpp"
 #include "core/redact.hpp"
 #include "net/asio.hpp"
@@ -53,6 +55,10 @@ void add_serve(CLI::App& app, int& exit_code) {
   add_config_flags(*cmd, options->flags);
   cmd->add_flag("--unsafe-listen", options->flags.unsafe_listen,
                 "allow a non-loopback listen address (anyone who reaches it can read the vault)");
+  cmd->add_flag_callback(
+      "--auto-auth", [options] { options->flags.values.insert_or_assign("auto_auth", "universal-auth"); },
+      "hold the machine identity (INFISICAL_MCP_CLIENT_ID / _SECRET) and its token; clients get a local "
+      "placeholder (same as VAULT_PROXY_AUTO_AUTH=universal-auth; docs/auto-auth.md)");
   cmd->add_flag("--scrub-env", options->scrub_env,
                 "unset CF_ACCESS_CLIENT_* variables after reading them, so child processes and "
                 "/proc/<pid>/environ do not hold them");
@@ -70,26 +76,29 @@ bool is_loopback(const std::string& listen) {
   return !ec && a.is_loopback();
 }
 
-// The capability token goes to a file only its owner can read: O_NOFOLLOW so a planted symlink
-// cannot redirect it, mode 0600 from creation.
-std::string write_capability_file(const config::Config& cfg, const config::Env& env,
-                                  std::uint16_t port, const std::string& token) {
+/// A secret the proxy hands to local clients goes to a file only its owner can read: `configured`,
+/// or `<state dir>/<name>-<port>`. A new inode, owner-only from its creation, renamed into place: a
+/// file planted at the path (or held open by someone since an earlier run) never receives it, and a
+/// symlink or another user's file there is refused rather than followed or replaced.
+std::string write_secret_file(const std::optional<std::string>& configured, const config::Env& env,
+                              std::string_view name, std::uint16_t port, std::string_view value) {
   std::string path;
-  if (cfg.capability_file) {
-    path = *cfg.capability_file;
+  if (configured) {
+    path = *configured;
   } else {
     auto dir = state_dir(env);
     ensure_state_dir(dir);
-    path = dir + "/capability-" + std::to_string(port);
+    path = fmt::format("{}/{}-{}", dir, name, port);
   }
-  // A new inode, owner-only from its creation, renamed into place: a file planted at the path (or
-  // held open by someone since an earlier run) never receives the token, and a symlink or another
-  // user's file there is refused rather than followed or replaced.
+  std::string content(value);
+  content += '\n';
   try {
-    sys::write_file_atomic(path, token + "\n", 0600);
+    sys::write_file_atomic(path, content, 0600);
   } catch (const sys::FileError& e) {
-    throw std::runtime_error(fmt::format("cannot write the capability file: {}", e.what()));
+    wipe(content);
+    throw std::runtime_error(fmt::format("cannot write the {} file: {}", name, e.what()));
   }
+  wipe(content);
   return path;
 }
 
@@ -123,6 +132,31 @@ InitialToken load_initial_token(const config::Env& env, CredentialStore& store) 
     store.replace(std::move(*creds.token));
   }
   return {std::nullopt, creds.missing_files};
+}
+
+/// Auto-auth's start: the identity's credentials (a configured file may appear later) and a new
+/// placeholder. Nothing configured is an error: auto-auth without an identity cannot work.
+std::optional<int> load_auto_auth(const config::Env& env, net_token::AutoAuth& auth) {
+  auto creds = config::load_credentials(env, config::identity_names());
+  if (creds.none_configured) {
+    std::cerr << "vault-proxy: auto-auth is on, but no machine identity is configured\n"
+                 "  fix: set INFISICAL_MCP_CLIENT_ID and INFISICAL_MCP_CLIENT_SECRET (or their _FILE variants, or "
+                 "$CREDENTIALS_DIRECTORY/infisical-mcp-client-id and -secret), or turn auto-auth off\n";
+    return exit_usage;
+  }
+  if (!creds.issues.empty() && !creds.only_missing_files()) {
+    std::cerr << "vault-proxy: identity credential error (auto-auth)\n" << config::format_issues(creds.issues);
+    return exit_usage;
+  }
+  if (creds.token) {
+    core::RedactionSet::global().add(creds.token->client_id.reveal());
+    core::RedactionSet::global().add(creds.token->client_secret.reveal());
+    creds.token->loaded_at = std::chrono::system_clock::now();
+    auth.identity.replace(std::move(*creds.token));
+  }
+  auth.local_token = net_token::make_local_token();
+  core::RedactionSet::global().add(auth.local_token.reveal());
+  return std::nullopt;
 }
 
 /// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
@@ -167,12 +201,17 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
   CredentialStore store;
   const auto initial = load_initial_token(env, store);
   if (initial.exit_code) return *initial.exit_code;
+  std::unique_ptr<net_token::AutoAuth> auto_auth;
+  if (cfg.auto_auth) {
+    auto_auth = std::make_unique<net_token::AutoAuth>();
+    if (auto code = load_auto_auth(env, *auto_auth)) return *code;
+  }
   // Taken before --scrub-env removes them: reloads read the same files.
   const config::Env reload_env = config::credential_file_env(env);
   if (options.scrub_env) scrub_credential_env();
 
   try {
-    proxy::Server server(cfg, store);
+    proxy::Server server(cfg, store, auto_auth.get());
     server.bind();
     for (const auto& problem : server.enable_reload(reload_env, [&options, &env] { reload_settings(options, env); }))
       spdlog::warn("{}", problem);
@@ -183,9 +222,21 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     std::string capability_path;
     if (!server.capability().empty()) {
       core::RedactionSet::global().add(server.capability());
-      capability_path = write_capability_file(cfg, env, server.port(), server.capability());
+      capability_path = write_secret_file(cfg.capability_file, env, "capability", server.port(), server.capability());
     }
     if (cfg.pid_file) write_pid_file(*cfg.pid_file);
+    std::string local_token_path;
+    std::optional<infisical::TokenKeeper> keeper;
+    if (auto_auth) {
+      // Written before the listener accepts (run() starts accepting).
+      local_token_path =
+          write_secret_file(cfg.local_token_file, env, "local-token", server.port(), auto_auth->local_token.reveal());
+      keeper.emplace(cfg, store, *auto_auth);
+      keeper->start();
+      spdlog::info("auto-auth on: the local token is in {}; clients send it as 'Authorization: Bearer', or log in "
+                   "with the identity's own credentials (docs/auto-auth.md)",
+                   local_token_path);
+    }
     spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
                  listen_url(cfg.listen, server.port()), where);
     if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
@@ -206,6 +257,8 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     }
     RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url(), capability_path);
     server.run();
+    if (keeper) keeper->stop();
+    if (!local_token_path.empty()) std::filesystem::remove(local_token_path);
     if (cfg.pid_file) std::filesystem::remove(*cfg.pid_file);
     if (!capability_path.empty()) std::filesystem::remove(capability_path);
     spdlog::info("stopped");

@@ -18,6 +18,11 @@ namespace {
 /// Key names that suggest a credential. The file is often world-readable and copied around, so a
 /// secret in it is refused even under an unknown key.
 bool looks_secret(std::string_view key) {
+  // A setting's own name is never a secret: `local_token_file` names where a token is written.
+  auto name = key.substr(0, key.find('='));
+  while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  if (find_setting(name) != nullptr) return false;
   std::string k = lower(key);
   for (std::string_view marker : {"secret", "password", "passwd", "token", "client_id", "private_key"})
     if (k.find(marker) != std::string::npos) return true;

@@ -71,6 +71,10 @@ struct Config {
   bool capability = false;                     ///< require a random path prefix on every request
   std::optional<std::string> capability_file;  ///< where the prefix is written (0600); default: state dir
   std::vector<std::string> allowed_hosts;      ///< Host names accepted besides the loopback names
+
+  // Auto-auth (docs/auto-auth.md).
+  bool auto_auth = false;                      ///< the proxy logs the machine identity in and renews its token
+  std::optional<std::string> local_token_file; ///< where the local placeholder is written (0600); default: state dir
 };
 
 /// One problem found while loading: the field as the user wrote it, what is wrong, and the fix.

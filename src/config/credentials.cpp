@@ -23,17 +23,15 @@ constexpr std::size_t max_secret_bytes = 64 * 1024;
 
 constexpr std::string_view credentials_directory = "CREDENTIALS_DIRECTORY";
 
-/// One half of the pair and the names it is looked up under.
-struct Half {
-  std::string_view what;       // for messages: "client id"
-  std::string_view env;        // value in the environment
-  std::string_view file_env;   // path of a file holding the value
-  std::string_view cred_name;  // file name inside $CREDENTIALS_DIRECTORY
-};
+using Half = CredentialHalf;
 
-constexpr Half id_half{"client id", "CF_ACCESS_CLIENT_ID", "CF_ACCESS_CLIENT_ID_FILE", "cf-access-client-id"};
-constexpr Half secret_half{"client secret", "CF_ACCESS_CLIENT_SECRET", "CF_ACCESS_CLIENT_SECRET_FILE",
-                           "cf-access-client-secret"};
+constexpr CredentialNames service_token{
+    {"client id", "CF_ACCESS_CLIENT_ID", "CF_ACCESS_CLIENT_ID_FILE", "cf-access-client-id"},
+    {"client secret", "CF_ACCESS_CLIENT_SECRET", "CF_ACCESS_CLIENT_SECRET_FILE", "cf-access-client-secret"}};
+constexpr CredentialNames identity{
+    {"identity's client id", "INFISICAL_MCP_CLIENT_ID", "INFISICAL_MCP_CLIENT_ID_FILE", "infisical-mcp-client-id"},
+    {"identity's client secret", "INFISICAL_MCP_CLIENT_SECRET", "INFISICAL_MCP_CLIENT_SECRET_FILE",
+     "infisical-mcp-client-secret"}};
 
 enum class Outcome { absent, found, failed };
 
@@ -203,7 +201,12 @@ Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues, std::vect
 
 }  // namespace
 
-CredentialLoad load_credentials(const Env& env) {
+const CredentialNames& service_token_names() { return service_token; }
+const CredentialNames& identity_names() { return identity; }
+
+CredentialLoad load_credentials(const Env& env, const CredentialNames& names) {
+  const Half& id_half = names.id;
+  const Half& secret_half = names.secret;
   CredentialLoad out;
   Lookup id = find(id_half, env, out.issues, out.missing_files);
   Lookup secret = find(secret_half, env, out.issues, out.missing_files);
@@ -238,20 +241,29 @@ CredentialLoad load_credentials(const Env& env) {
 }
 
 const std::vector<std::string>& credential_env_names() {
-  static const std::vector<std::string> names{std::string(id_half.env), std::string(secret_half.env),
-                                              std::string(id_half.file_env),
-                                              std::string(secret_half.file_env)};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto* pair : {&service_token, &identity})
+      for (const Half* h : {&pair->id, &pair->secret}) {
+        out.emplace_back(h->env);
+        out.emplace_back(h->file_env);
+      }
+    return out;
+  }();
   return names;
 }
 
 Env credential_file_env(const Env& env) {
   std::map<std::string, std::string> copy;
-  for (std::string_view name : {id_half.file_env, secret_half.file_env, credentials_directory})
+  for (std::string_view name : {service_token.id.file_env, service_token.secret.file_env, identity.id.file_env,
+                                identity.secret.file_env, credentials_directory})
     if (auto v = env(name)) copy.emplace(std::string(name), std::move(*v));
   return map_env(std::move(copy));
 }
 
-std::vector<std::string> credential_watch_dirs(const Env& env) {
+std::vector<std::string> credential_watch_dirs(const Env& env, const CredentialNames& names) {
+  const Half& id_half = names.id;
+  const Half& secret_half = names.secret;
   std::vector<std::string> dirs;
   auto add = [&](std::string dir) {
     if (dir.empty()) dir = ".";

@@ -122,6 +122,17 @@ Problems set_unix_socket_mode(std::string_view v, Config& c) {
   return {};
 }
 
+Problems set_auto_auth(std::string_view v, Config& c) {
+  if (v == "universal-auth") {
+    c.auto_auth = true;
+  } else if (v.empty() || v == "off") {
+    c.auto_auth = false;
+  } else {
+    return {{quote(v) + " is not an auto-auth method", "use universal-auth, or off"}};
+  }
+  return {};
+}
+
 std::string show_octal(unsigned mode) {
   char digits[8] = {};
   auto end = std::to_chars(digits, digits + sizeof digits, mode, 8).ptr;
@@ -309,6 +320,22 @@ constexpr std::array table{
             .unset_doc = "none",
             .apply = set_allowed_hosts,
             .show = [](const Config& c) { return join(c.allowed_hosts); }},
+    Setting{.key = "auto_auth", .env = "VAULT_PROXY_AUTO_AUTH",
+            .doc = "`universal-auth`: the proxy logs the machine identity in (`INFISICAL_MCP_CLIENT_ID` / "
+                   "`_SECRET`), renews its token, and clients hold a local placeholder instead; `off` (or "
+                   "empty) turns it off. `serve --auto-auth` sets it. See docs/auto-auth.md.",
+            .apply = set_auto_auth,
+            .show = [](const Config& c) { return std::string(c.auto_auth ? "universal-auth" : "off"); }},
+    Setting{.key = "local_token_file", .flag = "--local-token-file", .env = "VAULT_PROXY_LOCAL_TOKEN_FILE",
+            .help = "where the auto-auth placeholder token is written, mode 0600",
+            .doc = "Where auto-auth's local placeholder token is written, mode 0600, before the proxy accepts; "
+                   "removed at exit.",
+            .unset_doc = "state dir `local-token-<port>`",
+            .apply = [](std::string_view v, Config& c) {
+              return written_path(v, c.local_token_file, "give the path the local token is written to, e.g. "
+                                                          "/run/user/1000/vault-proxy.token");
+            },
+            .show = [](const Config& c) { return c.local_token_file.value_or(""); }},
     timeout<&Timeouts::connect>("timeouts.connect_ms", "resolve and TCP-connect to the upstream"),
     timeout<&Timeouts::tls_handshake>("timeouts.tls_handshake_ms", "the TLS handshake with the upstream"),
     timeout<&Timeouts::request_header>("timeouts.request_header_ms",

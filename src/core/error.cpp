@@ -14,6 +14,7 @@ ErrorSource source_of(ErrorCode code) noexcept {
       return ErrorSource::upstream;
     case ErrorCode::internal:
     case ErrorCode::credentials_missing:
+    case ErrorCode::token_unavailable:
     case ErrorCode::overloaded:
       return ErrorSource::internal;
     default:
@@ -32,6 +33,7 @@ unsigned status_for(ErrorCode code) noexcept {
     case ErrorCode::not_found: return 404;
     case ErrorCode::overloaded: return 503;
     case ErrorCode::credentials_missing: return 503;
+    case ErrorCode::token_unavailable: return 503;
     case ErrorCode::upstream_connect: return 502;
     case ErrorCode::upstream_tls: return 502;
     case ErrorCode::upstream_timeout: return 504;
@@ -53,6 +55,7 @@ std::string_view code_name(ErrorCode code) noexcept {
     case ErrorCode::not_found: return "not_found";
     case ErrorCode::overloaded: return "overloaded";
     case ErrorCode::credentials_missing: return "credentials_missing";
+    case ErrorCode::token_unavailable: return "token_unavailable";
     case ErrorCode::upstream_connect: return "upstream_connect";
     case ErrorCode::upstream_tls: return "upstream_tls";
     case ErrorCode::upstream_timeout: return "upstream_timeout";
@@ -84,6 +87,9 @@ std::string_view default_message(ErrorCode code) noexcept {
     case ErrorCode::credentials_missing:
       return "vault-proxy has no Cloudflare Access service token: set CF_ACCESS_CLIENT_ID and "
              "CF_ACCESS_CLIENT_SECRET (or their _FILE variants) and restart the proxy";
+    case ErrorCode::token_unavailable:
+      return "vault-proxy has no valid access token for the machine identity yet (auto-auth): see "
+             "/__vault-proxy/ready for the reason";
     case ErrorCode::upstream_connect:
       return "vault-proxy could not connect to the upstream vault: check the host is up and "
              "reachable (runbook symptom 6)";

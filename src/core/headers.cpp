@@ -146,6 +146,14 @@ RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj)
     req.set("CF-Access-Client-Secret", inj.token->client_secret.reveal());
     r.injected = true;
   }
+  if (inj.bearer != nullptr) {
+    // Auto-auth: the placeholder the client sent becomes the real token (core::bearer_use decided).
+    std::string value = "Bearer ";
+    value += inj.bearer->reveal();
+    req.set(http::field::authorization, value);
+    wipe(value);
+    r.bearer_replaced = true;
+  }
   return r;
 }
 

@@ -28,6 +28,7 @@ struct Injection {
   std::string_view host_header;  ///< Host value for the upstream
   std::string_view user_agent;   ///< fixed User-Agent
   const ServiceToken* token = nullptr;  ///< null: inject no credentials
+  const Secret* bearer = nullptr;       ///< auto-auth: `Authorization: Bearer` replaced by this token
 };
 
 /// Counters for one rewrite, in the spirit of Envoy's credential_injector stats.
@@ -36,6 +37,7 @@ struct RewriteResult {
   std::size_t client_credentials_removed = 0;  ///< CF-Access-* fields and CF_Authorization cookies
   std::size_t underscore_fields_removed = 0;   ///< fields whose name holds '_'
   bool injected = false;
+  bool bearer_replaced = false;  ///< auto-auth put the real token in Authorization
 };
 
 /// Removes every field whose name contains `_` (nginx's `underscores_in_headers off`). Servers that

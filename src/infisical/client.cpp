@@ -36,11 +36,14 @@ struct StatusBody {
 struct LoginBody {
   std::optional<Secret> access_token;
   std::int64_t expires_in = 0;
+  std::int64_t max_ttl = 0;
   static std::optional<LoginBody> decode(json& j) {
     if (!j.is_object()) return std::nullopt;
     LoginBody b;
     b.access_token = take_secret(j, "accessToken");
     if (auto it = j.find("expiresIn"); it != j.end() && it->is_number_integer()) b.expires_in = it->get<std::int64_t>();
+    if (auto it = j.find("accessTokenMaxTTL"); it != j.end() && it->is_number_integer())
+      b.max_ttl = it->get<std::int64_t>();
     return b;
   }
 };
@@ -61,6 +64,21 @@ struct SecretBody {
     return b;
   }
 };
+
+/// A login's or renew's Result as a LoginReply; a body that held a token is wiped.
+LoginReply login_reply(Result<LoginBody> r) {
+  LoginReply l{.reply = std::move(r.reply), .access_token = {}, .message = {}};
+  if (r.value && l.reply.status == 200) {
+    l.access_token = std::move(r.value->access_token);
+    l.expires_in = r.value->expires_in;
+    l.max_ttl = r.value->max_ttl;
+  } else if (l.reply.ok() && l.reply.status == 401 && r.error) {
+    l.locked = r.error->message.find("locked") != std::string::npos;
+  }
+  if (l.reply.ok() && l.reply.status / 100 == 2) wipe(l.reply.body);
+  if (r.error) l.message = std::move(r.error->message);
+  return l;
+}
 
 }  // namespace
 
@@ -125,16 +143,14 @@ net::awaitable<LoginReply> Client::login(const Secret& client_id, const Secret& 
                                          clock::time_point deadline) {
   Params p;
   p.body = json{{"clientId", client_id.reveal()}, {"clientSecret", client_secret.reveal()}};
-  auto r = co_await call<LoginBody>(http::verb::post, "/api/v1/auth/universal-auth/login", std::move(p), deadline);
-  LoginReply l{std::move(r.reply)};
-  if (r.value && l.reply.status == 200) {
-    l.access_token = std::move(r.value->access_token);
-    l.expires_in = r.value->expires_in;
-    if (l.access_token) wipe(l.reply.body);
-  } else if (l.reply.ok() && l.reply.status == 401 && r.error) {
-    l.locked = r.error->message.find("locked") != std::string::npos;
-  }
-  co_return l;
+  co_return login_reply(co_await call<LoginBody>(http::verb::post, "/api/v1/auth/universal-auth/login", std::move(p),
+                                                  deadline));
+}
+
+net::awaitable<LoginReply> Client::renew(const Secret& access_token, clock::time_point deadline) {
+  Params p;
+  p.body = json{{"accessToken", access_token.reveal()}};
+  co_return login_reply(co_await call<LoginBody>(http::verb::post, "/api/v1/auth/token/renew", std::move(p), deadline));
 }
 
 net::awaitable<bool> Client::revoke(const Secret& access_token, clock::time_point deadline) {

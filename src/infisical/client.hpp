@@ -68,12 +68,14 @@ struct StatusReply {
   std::string message;      ///< the `message` field, if any
 };
 
-/// POST /api/v1/auth/universal-auth/login.
+/// POST /api/v1/auth/universal-auth/login, and POST /api/v1/auth/token/renew (the same shape).
 struct LoginReply {
-  Reply reply;                          ///< body wiped when it held a token
+  Reply reply;                          ///< body wiped on 2xx (it may hold a token)
   std::optional<Secret> access_token;   ///< set on 200 with a non-empty accessToken
-  std::int64_t expires_in = 0;
+  std::int64_t expires_in = 0;          ///< seconds
+  std::int64_t max_ttl = 0;             ///< accessTokenMaxTTL, seconds; 0 = none given
   bool locked = false;                  ///< 401 "temporarily locked" (lockout after wrong secrets)
+  std::string message;                  ///< Infisical's error message, if any (never holds a secret)
 };
 
 /// Which secret to read.
@@ -123,6 +125,8 @@ class Client {
   /// Exactly one login attempt: never retried (three wrong secrets lock the identity).
   net::awaitable<LoginReply> login(const Secret& client_id, const Secret& client_secret,
                                    clock::time_point deadline);
+  /// Renews an access token (Infisical answers in the login's shape, usually with the same token).
+  net::awaitable<LoginReply> renew(const Secret& access_token, clock::time_point deadline);
   /// Revokes an access token; true on 200.
   net::awaitable<bool> revoke(const Secret& access_token, clock::time_point deadline);
   net::awaitable<SecretReply> get_secret(const Secret& access_token, const SecretQuery& query,

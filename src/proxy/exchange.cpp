@@ -18,6 +18,8 @@ using net::as_tuple;
 using net::use_awaitable;
 
 constexpr std::size_t header_limit = header_limits.header;
+// How long a request holding the placeholder waits for the keeper's login or renew.
+constexpr std::chrono::seconds token_wait{15};
 
 }  // namespace
 
@@ -28,6 +30,9 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   // entered step costs a coroutine frame, and a small request is a few tens of thousands of
   // instructions in all (docs/BENCHMARKS.md, callgrind).
   Exchange x(req_p, rec);
+  if (w_.shared.auto_auth != nullptr) {
+    if (co_await take_access_token(x) == Next::done) co_return x.outcome;
+  }
   if (!prepare_request(x)) {
     // Nothing goes upstream without credentials; the unread body makes the connection unusable.
     co_return co_await respond_error(ErrorCode::credentials_missing, {}, x.client_version,
@@ -65,6 +70,8 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     w_.shared.counters.diagnoses[static_cast<std::size_t>(diagnosis)].fetch_add(1, std::memory_order_relaxed);
     rec.diagnosis = core::diagnosis_name(diagnosis);
   }
+  // The vault refused the real token itself (expired early, revoked): the keeper logs in again.
+  if (x.token && core::token_refused(res.result_int(), x.peek)) w_.shared.auto_auth->token.need(x.token->version);
   if (core::replaced_by_proxy(diagnosis)) co_return co_await answer_replacement(x, diagnosis);
   co_return co_await relay_response(x, diagnosis);
 }
@@ -85,6 +92,22 @@ net::awaitable<Next> Session<Protocol>::fail(Exchange& x, ErrorCode code, const 
   co_return x.finish(co_await respond_error(code, {}, x.client_version, x.client_keep_alive && !x.has_body, x.rec));
 }
 
+// Auto-auth: a request that holds the placeholder gets the real token, waiting for the keeper's
+// login or renew when there is no usable one; 503 token_unavailable when none comes in time.
+template <class Protocol>
+net::awaitable<Next> Session<Protocol>::take_access_token(Exchange& x) {
+  auto& auth = *w_.shared.auto_auth;
+  if (core::bearer_use(x.req_p.get(), auth.local_token) != core::BearerUse::placeholder) co_return Next::proceed;
+  x.token = auth.token.usable();
+  if (!x.token) x.token = co_await auth.token.wait_usable(clock::now() + token_wait);
+  if (x.token) co_return Next::proceed;
+  auto status = auth.token.status();
+  auto message = fmt::format("vault-proxy has no valid access token for the machine identity (auto-auth is {}{}{})",
+                             status.state, status.reason.empty() ? "" : ": ", status.reason);
+  co_return x.finish(co_await respond_error(ErrorCode::token_unavailable, message, x.client_version,
+                                            x.client_keep_alive && !x.has_body, x.rec));
+}
+
 // Credentials and the rewrite. False when there are no credentials: nothing is sent upstream.
 template <class Protocol>
 bool Session<Protocol>::prepare_request(Exchange& x) {
@@ -96,7 +119,9 @@ bool Session<Protocol>::prepare_request(Exchange& x) {
   auto token = shared.creds.current();
   if (!token) return false;
   auto rw = core::plan_request(req, core::request_framing(x.req_p),
-                               {shared.host_header, shared.cfg.user_agent, token.get()});
+                               {shared.host_header, shared.cfg.user_agent, token.get(),
+                                x.token ? &x.token->value : nullptr});
+  if (rw.bearer_replaced) shared.counters.placeholders_replaced.fetch_add(1, std::memory_order_relaxed);
   shared.counters.credentials_injected.fetch_add(rw.injected ? 1 : 0, std::memory_order_relaxed);
   shared.counters.client_credentials_removed.fetch_add(rw.client_credentials_removed, std::memory_order_relaxed);
   if (rw.underscore_fields_removed > 0) {

@@ -41,6 +41,37 @@ json reload_json(ReloadStats& r) {
   return out;
 }
 
+/// Seconds from now to `t` (negative once past).
+std::int64_t seconds_until(std::chrono::steady_clock::time_point t, std::chrono::steady_clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t - now).count();
+}
+
+/// Auto-auth's state for ready and status: the keeper's state and the token's remaining life (never
+/// a token). token_max_ttl_in_s is null when the vault sets no max TTL.
+json auto_auth_json(const net_token::AutoAuth& auth, bool full) {
+  const auto now = std::chrono::steady_clock::now();
+  auto st = auth.token.status();
+  json out{{"state", st.state}, {"token_expires_in_s", nullptr}, {"token_max_ttl_in_s", nullptr}};
+  if (!st.reason.empty()) out["reason"] = core::RedactionSet::global().apply(st.reason);
+  if (auto t = auth.token.current()) {
+    out["token_version"] = t->version;
+    out["token_expires_in_s"] = seconds_until(t->times.expires_at, now);
+    if (t->times.max_expires_at) out["token_max_ttl_in_s"] = seconds_until(*t->times.max_expires_at, now);
+  }
+  if (!full) return out;
+  out["logins"] = st.logins;
+  out["renews"] = st.renews;
+  out["login_attempts"] = st.login_attempts;
+  out["renew_attempts"] = st.renew_attempts;
+  out["failures"] = st.failures;
+  json identity{{"loaded", false}};
+  if (auto id = auth.identity.current())
+    identity = {{"loaded", true}, {"source", id->source}, {"fingerprint", id->fingerprint()},
+                {"version", id->version}, {"loaded_at", iso8601(id->loaded_at)}};
+  out["identity"] = identity;
+  return out;
+}
+
 json status_json(Shared& shared) {
   auto& c = shared.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - shared.started);
@@ -85,9 +116,37 @@ json status_json(Shared& shared) {
            {{"credentials_injected", c.credentials_injected.load()},
             {"client_credentials_removed", c.client_credentials_removed.load()},
             {"underscore_fields_removed", c.underscore_fields_removed.load()},
-            {"access_cookies_removed", c.access_cookies_removed.load()}}},
+            {"access_cookies_removed", c.access_cookies_removed.load()},
+            {"placeholders_replaced", c.placeholders_replaced.load()},
+            {"local_auth_answers", c.local_auth_answers.load()},
+            {"local_logins_refused", c.local_logins_refused.load()}}},
           {"last_error", last},
-          {"credentials", creds}};
+          {"credentials", creds},
+          {"auto_auth", shared.auto_auth ? auto_auth_json(*shared.auto_auth, true) : json(nullptr)}};
+}
+
+/// /__vault-proxy/ready's body and status from a probe result, and with auto-auth the token's state:
+/// ready needs both a 200 from the upstream and a usable token.
+http::response<http::string_body> ready_response(Shared& shared, const ProbeResult& probe, unsigned version) {
+  bool ready = probe.ready;
+  json body{{"ready", ready}, {"upstream", shared.cfg.upstream.url()}};
+  if (probe.upstream_status != 0) body["upstream_status"] = probe.upstream_status;
+  if (!probe.ready) body["reason"] = probe.reason;
+  if (!probe.diagnosis.empty()) body["diagnosis"] = probe.diagnosis;
+  if (auto* auth = shared.auto_auth) {
+    auto state = auto_auth_json(*auth, false);
+    body["token_expires_in_s"] = state["token_expires_in_s"];
+    body["token_max_ttl_in_s"] = state["token_max_ttl_in_s"];
+    body["auto_auth"] = state;
+    if (ready && !auth->token.usable()) {
+      ready = false;
+      body["reason"] = fmt::format("auto-auth has no usable access token ({}{}{})", auth->token.status().state,
+                                   state.contains("reason") ? ": " : "",
+                                   state.value("reason", std::string()));
+    }
+    body["ready"] = ready;
+  }
+  return json_response(ready ? http::status::ok : http::status::service_unavailable, body, version);
 }
 
 }  // namespace
@@ -182,12 +241,7 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
       std::lock_guard lock(shared.probe_mutex);
       shared.probe = cached;
     }
-    json body{{"ready", cached.ready}, {"upstream", shared.cfg.upstream.url()}};
-    if (cached.upstream_status != 0) body["upstream_status"] = cached.upstream_status;
-    if (!cached.ready) body["reason"] = cached.reason;
-    if (!cached.diagnosis.empty()) body["diagnosis"] = cached.diagnosis;
-    co_return json_response(cached.ready ? http::status::ok : http::status::service_unavailable,
-                            body, req.version());
+    co_return ready_response(shared, cached, req.version());
   }
   if (name == "status") co_return json_response(http::status::ok, status_json(shared), req.version());
   auto res = json_response(http::status::not_found,

@@ -30,7 +30,11 @@ struct ReloadDecision {
   ReloadAction action = ReloadAction::unchanged;
   std::string message;
 };
-ReloadDecision decide_reload(const config::CredentialLoad& load, const ServiceToken* current);
+/// `noun` names the pair in messages: service_token_noun or identity_noun.
+inline constexpr std::string_view service_token_noun = "service token";
+inline constexpr std::string_view identity_noun = "identity credentials";
+ReloadDecision decide_reload(const config::CredentialLoad& load, const ServiceToken* current,
+                             std::string_view noun = service_token_noun);
 
 /// Re-reads the token from its file sources and installs it when it changed. Not thread-safe:
 /// call it from one thread (the server's control thread).
@@ -39,12 +43,16 @@ class CredentialReloader {
   /// `file_env` names the files (config::credential_file_env, taken at start).
   CredentialReloader(config::Env file_env, Shared& shared);
 
-  /// Re-reads now, installs or refuses, logs the outcome and records it for status.
+  /// Re-reads now, installs or refuses, logs the outcome and records it for status. With auto-auth
+  /// on, the identity's credentials too (the decision returned is the service token's).
   ReloadDecision reload(std::string_view trigger);
   /// The folders to watch (config::credential_watch_dirs).
   const std::vector<std::string>& watch_dirs() const noexcept { return dirs_; }
 
  private:
+  ReloadDecision reload_pair(std::string_view trigger, const config::CredentialNames& names, CredentialStore& store,
+                             std::string_view noun);
+
   config::Env env_;
   Shared& shared_;
   std::vector<std::string> dirs_;

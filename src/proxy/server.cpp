@@ -59,8 +59,9 @@ std::string random_token() {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const config::Config& c, CredentialStore& cr)
+  Impl(const config::Config& c, CredentialStore& cr, net_token::AutoAuth* auto_auth)
       : cfg(c), shared(c, cr, net_tls::make_client_context(c.ca_file)) {
+    shared.auto_auth = auto_auth;
     unsigned n = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared));
     shared.policy.extra_hosts = c.allowed_hosts;
@@ -170,8 +171,8 @@ void Server::Impl::finish() {
   control.stop();
 }
 
-Server::Server(const config::Config& cfg, CredentialStore& creds)
-    : impl_(std::make_unique<Impl>(cfg, creds)) {}
+Server::Server(const config::Config& cfg, CredentialStore& creds, net_token::AutoAuth* auto_auth)
+    : impl_(std::make_unique<Impl>(cfg, creds, auto_auth)) {}
 
 Server::~Server() {
   for (auto& w : impl_->workers) {

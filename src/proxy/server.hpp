@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "core/credentials.hpp"
+#include "net/token_slot.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -21,8 +22,9 @@ struct ListenError : std::runtime_error {
 
 class Server {
  public:
-  /// Builds the TLS context and workers. Throws std::runtime_error on a bad CA file.
-  Server(const config::Config& cfg, CredentialStore& creds);
+  /// Builds the TLS context and workers. Throws std::runtime_error on a bad CA file. `auto_auth`,
+  /// when given, turns auto-auth on for the request path (it must outlive the server).
+  Server(const config::Config& cfg, CredentialStore& creds, net_token::AutoAuth* auto_auth = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

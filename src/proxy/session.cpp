@@ -156,6 +156,10 @@ net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::
     counters.local.fetch_add(1, std::memory_order_relaxed);
     auto res = co_await handle_local(w_, req);
     out = co_await respond(res, keep_alive, rec);
+  } else if (auto call = w_.shared.auto_auth ? core::auth_call(req.method(), req.target()) : core::AuthCall::none;
+             call != core::AuthCall::none) {
+    counters.local.fetch_add(1, std::memory_order_relaxed);
+    out = co_await answer_auth_call(req_p, call, rec);
   } else {
     counters.proxied.fetch_add(1, std::memory_order_relaxed);
     out = co_await forward(req_p, rec);

@@ -6,6 +6,8 @@
 #include "core/diagnosis.hpp"
 #include "core/framing.hpp"
 #include "core/plan.hpp"
+#include "core/token_life.hpp"
+#include "net/token_slot.hpp"
 #include "net/deadline.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/read_header.hpp"
@@ -52,6 +54,10 @@ struct Exchange {
   bool waits_for_continue = false;  ///< Expect: 100-continue from an HTTP/1.1 client
   bool holding = false;             ///< relay_ holds a body piece not yet sent upstream
 
+  /// Auto-auth: the real token that replaces the client's placeholder, held until the exchange ends
+  /// (a request in flight finishes with the token it started with); null otherwise.
+  std::shared_ptr<const net_token::AccessToken> token;
+
   std::unique_ptr<upstream::Connection> conn;
   bool reused = false;  ///< conn came from the pool
   std::optional<http::response_parser<http::buffer_body>> res_p;
@@ -93,8 +99,15 @@ class Session {
   void log(const AccessRecord& rec, clock::time_point start);
   void abort_client();
 
+  // auth_calls.cpp: auto-auth's local answers to the Infisical auth endpoints.
+  net::awaitable<Outcome> answer_auth_call(http::request_parser<http::buffer_body>& req_p, core::AuthCall call,
+                                           AccessRecord& rec);
+  net::awaitable<std::optional<Secret>> read_small_body(http::request_parser<http::buffer_body>& req_p,
+                                                        std::size_t limit);
+
   // exchange.cpp: forward() and its steps, in the order they run.
   net::awaitable<Outcome> forward(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec);
+  net::awaitable<Next> take_access_token(Exchange& x);
   bool prepare_request(Exchange& x);
   net::awaitable<Next> read_first_piece(Exchange& x);
   net::awaitable<error_code> read_piece(Exchange& x);

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/request_check.hpp"
 #include "net/asio.hpp"
+#include "net/token_slot.hpp"
 
 #include <array>
 #include <atomic>
@@ -40,6 +41,9 @@ struct Counters {
   std::atomic<std::uint64_t> client_credentials_removed{0};
   std::atomic<std::uint64_t> underscore_fields_removed{0};  ///< request fields named with '_'
   std::atomic<std::uint64_t> access_cookies_removed{0};     ///< Set-Cookie: CF_Authorization=…
+  std::atomic<std::uint64_t> placeholders_replaced{0};      ///< auto-auth: Bearer <local> → the real token
+  std::atomic<std::uint64_t> local_auth_answers{0};         ///< auto-auth: logins, renews, revokes answered here
+  std::atomic<std::uint64_t> local_logins_refused{0};       ///< auto-auth: logins with other credentials
   std::array<std::atomic<std::uint64_t>, diagnosis_count> diagnoses{};  ///< by core::Diagnosis
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
 };
@@ -87,6 +91,9 @@ struct Shared {
   std::optional<LastError> last_error;
 
   ReloadStats reloads;
+
+  /// Auto-auth's identity, placeholder and token (docs/auto-auth.md); null when it is off.
+  net_token::AutoAuth* auto_auth = nullptr;
 
   /// Records an error for status (detail must not contain secrets; it is also redacted on output).
   void note_error(std::string_view code, std::string detail) {

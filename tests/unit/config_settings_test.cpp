@@ -49,6 +49,8 @@ std::map<std::string, Values, std::less<>> values_for(const TempDir& dir) {
       {"capability", {"true", "false", "maybe"}},
       {"capability_file", {"/run/a.cap", "/run/b.cap", ""}},
       {"allowed_hosts", {"a.internal", "b.internal,c.internal", "bad host"}},
+      {"auto_auth", {"universal-auth", "off", "oauth"}},
+      {"local_token_file", {"/run/a.token", "/run/b.token", ""}},
   };
   // Every [timeouts] row is made by the same timeout<> helper: a duration from 1 ms to 24 h.
   for (const auto& row : settings())

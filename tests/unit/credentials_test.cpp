@@ -334,10 +334,28 @@ TEST(CredentialValues, LengthIsShownButNeverTheValue) {
 
 TEST(CredentialNames, ListsTheVariablesThatHoldOrPointAtSecrets) {
   const auto& names = credential_env_names();
-  std::vector<std::string> want{"CF_ACCESS_CLIENT_ID", "CF_ACCESS_CLIENT_SECRET", "CF_ACCESS_CLIENT_ID_FILE",
-                                "CF_ACCESS_CLIENT_SECRET_FILE"};
+  std::vector<std::string> want{"CF_ACCESS_CLIENT_ID",          "CF_ACCESS_CLIENT_ID_FILE",
+                                "CF_ACCESS_CLIENT_SECRET",      "CF_ACCESS_CLIENT_SECRET_FILE",
+                                "INFISICAL_MCP_CLIENT_ID",      "INFISICAL_MCP_CLIENT_ID_FILE",
+                                "INFISICAL_MCP_CLIENT_SECRET",  "INFISICAL_MCP_CLIENT_SECRET_FILE"};
   EXPECT_EQ(names, want);
   EXPECT_EQ(std::find(names.begin(), names.end(), "CREDENTIALS_DIRECTORY"), names.end());
+}
+
+TEST(IdentityCredentials, TheSameRulesUnderTheIdentitysNames) {
+  TempDir dir;
+  write_file(dir.file("infisical-mcp-client-id"), "identity-id-0001\n");
+  write_file(dir.file("infisical-mcp-client-secret"), "identity-secret-0001\n");
+  auto r = load_credentials(map_env({{"CREDENTIALS_DIRECTORY", dir.path()}}), identity_names());
+  ASSERT_TRUE(r.token) << format_issues(r.issues);
+  EXPECT_EQ(r.token->client_id.reveal(), "identity-id-0001");
+  EXPECT_EQ(r.token->client_secret.reveal(), "identity-secret-0001");
+  // The service token's names are not the identity's, and the reverse.
+  EXPECT_TRUE(load_credentials(map_env({{"CREDENTIALS_DIRECTORY", dir.path()}})).none_configured);
+  auto half = load_credentials(map_env({{"INFISICAL_MCP_CLIENT_ID", "x-id-0001"}}), identity_names());
+  ASSERT_EQ(half.issues.size(), 1u);
+  EXPECT_EQ(half.issues[0].field, "INFISICAL_MCP_CLIENT_SECRET");
+  EXPECT_NE(half.issues[0].problem.find("identity's client id is set"), std::string::npos) << half.issues[0].problem;
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ TEST(ErrorTaxonomy, StatusAndSourceForEveryCode) {
       {ErrorCode::not_found, 404, ErrorSource::downstream, "not_found"},
       {ErrorCode::overloaded, 503, ErrorSource::internal, "overloaded"},
       {ErrorCode::credentials_missing, 503, ErrorSource::internal, "credentials_missing"},
+      {ErrorCode::token_unavailable, 503, ErrorSource::internal, "token_unavailable"},
       {ErrorCode::upstream_connect, 502, ErrorSource::upstream, "upstream_connect"},
       {ErrorCode::upstream_tls, 502, ErrorSource::upstream, "upstream_tls"},
       {ErrorCode::upstream_timeout, 504, ErrorSource::upstream, "upstream_timeout"},

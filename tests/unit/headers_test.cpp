@@ -141,6 +141,20 @@ TEST(RewriteRequest, ConnectionCannotNominateAwayTheInjectedFields) {
   EXPECT_EQ(count_ci(h, "Connection"), 0u);
 }
 
+TEST(RewriteRequest, AutoAuthReplacesAuthorizationWithTheRealTokenOnlyWhenGivenOne) {
+  auto t = token();
+  const Secret real("eyJreal.token");
+  auto h = make_request({{"Authorization", "Bearer vpl_local"}, {"Accept", "application/json"}});
+  auto r = rewrite_request(h, {"vault.example", "ua/1", &t, &real});
+  EXPECT_TRUE(r.bearer_replaced);
+  EXPECT_EQ(count_ci(h, "Authorization"), 1u);
+  EXPECT_EQ(h[http::field::authorization], "Bearer eyJreal.token");
+  auto untouched = make_request({{"Authorization", "Bearer someone-else"}});
+  auto r2 = rewrite_request(untouched, {"vault.example", "ua/1", &t});
+  EXPECT_FALSE(r2.bearer_replaced);
+  EXPECT_EQ(untouched[http::field::authorization], "Bearer someone-else");
+}
+
 TEST(RewriteRequest, WithoutTokenInjectsNoCredentials) {
   auto h = make_request({{"CF-Access-Client-Id", "client"}});
   auto r = rewrite_request(h, {"vault.example", "ua/1", nullptr});

@@ -53,7 +53,7 @@ TEST(DecideReload, Table) {
                    loaded(token("id-one-0123456789", "secret-one-0123456789", "credentials-directory (x, y)")),
                    &current, ReloadAction::install, "credentials-directory"});
   cases.push_back({"bad new value", with_issue("CF_ACCESS_CLIENT_SECRET_FILE", "contains a line break"), &current,
-                   ReloadAction::refused, "the token in use (version 3, fingerprint"});
+                   ReloadAction::refused, "the service token in use (version 3, fingerprint"});
   cases.push_back({"file gone", with_issue("CF_ACCESS_CLIENT_ID_FILE", "'/run/x' cannot be opened"), &current,
                    ReloadAction::refused, "CF_ACCESS_CLIENT_ID_FILE: '/run/x' cannot be opened"});
   cases.push_back({"still missing", with_issue("CF_ACCESS_CLIENT_ID_FILE", "missing"), nullptr,
