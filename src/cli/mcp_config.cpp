@@ -217,7 +217,12 @@ void add_warnings(McpConfigReport& rep, const McpConfigOptions& o, const config:
   if (merged.replaced_unmanaged)
     rep.warnings.push_back(fmt::format("replaced an existing \"{}\" entry that vault-proxy had not written", o.name));
   for (auto& var : referenced_vars(entry))
-    if (auto v = env(var); !v || v->empty())
+    if (auto v = env(var); (!v || v->empty()) && var == local_token_var)
+      rep.warnings.push_back(fmt::format(
+          "{} is not set in this environment; start Claude Code with 'vault-proxy run --auto-auth -- claude', which "
+          "exports it, or export it from the proxy's local token file (docs/auto-auth.md)",
+          var));
+    else if (!v || v->empty())
       rep.warnings.push_back(fmt::format(
           "{} is not set in this environment; Claude Code expands ${{{}}} when it starts the MCP server, and "
           "an unset variable keeps the server from logging in. Export it before starting Claude Code",
@@ -403,7 +408,8 @@ McpConfigReport apply_mcp_config(const McpConfigOptions& o, const config::Env& e
       (*existing)["mcpServers"].contains(o.name))
     created_file = managed_marker((*existing)["mcpServers"][o.name]) == managed_entry_and_file;
 
-  ojson entry = build_entry({url.url, o.client_id_var, o.client_secret_var, created_file, url.by_reference});
+  ojson entry =
+      build_entry({url.url, o.client_id_var, o.client_secret_var, created_file, url.by_reference, o.auto_auth});
   if (url.by_reference) rep.url = build_entry({url.display})["env"]["INFISICAL_HOST_URL"].get<std::string>();
   if (auto literal = literal_credential_values(entry); !literal.empty())
     throw McpConfigError(exit_usage, fmt::format("refusing to write {}: {}. Credentials must be ${{VAR}} references",
@@ -498,6 +504,9 @@ void add_mcp_config(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--client-secret-var", o->client_secret_var, "variable holding the identity's client secret")
       ->capture_default_str();
+  cmd->add_flag("--auto-auth", o->auto_auth,
+                "for a proxy in auto-auth mode: the entry uses INFISICAL_AUTH_METHOD=access-token with "
+                "INFISICAL_TOKEN=${VAULT_PROXY_LOCAL_TOKEN} (the proxy's local placeholder) and no client id or secret");
   cmd->add_flag("--remove", o->remove, "remove the entry (and the .gitignore line) that mcp-config added");
   cmd->add_flag("--force", o->force, "with --remove: also remove an entry of that name vault-proxy did not write");
   cmd->add_flag("--print", o->print, "print the resulting file instead of writing it");

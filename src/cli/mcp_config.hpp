@@ -44,6 +44,7 @@ struct McpConfigOptions {
   std::optional<std::uint16_t> port;          ///< --port
   std::string client_id_var = "INFISICAL_MCP_CLIENT_ID";
   std::string client_secret_var = "INFISICAL_MCP_CLIENT_SECRET";
+  bool auto_auth = false;  ///< the entry holds the proxy's local placeholder, not the identity (docs/auto-auth.md)
   bool remove = false;   ///< revert what mcp-config added
   bool print = false;    ///< print the resulting file instead of writing it
   bool force = false;    ///< --remove: also remove an entry vault-proxy did not write
@@ -65,7 +66,13 @@ struct McpEntrySpec {
   /// Write INFISICAL_HOST_URL as `${VAULT_PROXY_URL:-<host_url>}`: inside `vault-proxy run` the
   /// MCP server follows the run's proxy, whatever port it got; elsewhere it uses host_url.
   bool by_reference = true;
+  /// Auto-auth: INFISICAL_AUTH_METHOD=access-token and INFISICAL_TOKEN=${VAULT_PROXY_LOCAL_TOKEN},
+  /// and no client id or secret: the session holds neither the identity's secret nor a real token.
+  bool auto_auth = false;
 };
+
+/// The variable `vault-proxy run --auto-auth` exports with the proxy's local placeholder token.
+inline constexpr std::string_view local_token_var = "VAULT_PROXY_LOCAL_TOKEN";
 
 /// The `mcpServers.<name>` value: npx @infisical/mcp with env pointing at the proxy.
 ojson build_entry(const McpEntrySpec& spec);

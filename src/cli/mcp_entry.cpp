@@ -62,8 +62,13 @@ ojson build_entry(const McpEntrySpec& spec) {
   ojson env = ojson::object();
   env["INFISICAL_HOST_URL"] =
       spec.by_reference ? fmt::format("${{{}:-{}}}", proxy_url_var, spec.host_url) : spec.host_url;
-  env["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"] = "${" + spec.client_id_var + "}";
-  env["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"] = "${" + spec.client_secret_var + "}";
+  if (spec.auto_auth) {
+    env["INFISICAL_AUTH_METHOD"] = "access-token";
+    env["INFISICAL_TOKEN"] = fmt::format("${{{}}}", local_token_var);
+  } else {
+    env["INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"] = "${" + spec.client_id_var + "}";
+    env["INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"] = "${" + spec.client_secret_var + "}";
+  }
   env["NO_PROXY"] = loopback_no_proxy;
   // axios reads proxy variables through proxy-from-env, which prefers the lower-case spelling: an
   // inherited `no_proxy` would otherwise win over NO_PROXY.

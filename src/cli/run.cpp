@@ -206,8 +206,9 @@ std::string append_loopback(const std::string& list) {
 }  // namespace
 
 std::vector<std::string> child_environment(const std::vector<std::string>& base, const std::string& url,
-                                           std::uint16_t port, bool keep_credentials) {
-  std::set<std::string> drop{"VAULT_PROXY_URL", "INFISICAL_HOST_URL", "VAULT_PROXY_PORT", "NO_PROXY", "no_proxy"};
+                                           std::uint16_t port, bool keep_credentials, const Secret* local_token) {
+  std::set<std::string> drop{"VAULT_PROXY_URL", "INFISICAL_HOST_URL", "VAULT_PROXY_PORT", "NO_PROXY", "no_proxy",
+                             "VAULT_PROXY_LOCAL_TOKEN"};
   if (!keep_credentials)
     for (auto& n : config::credential_env_names()) drop.insert(n);
   std::vector<std::string> out;
@@ -225,6 +226,7 @@ std::vector<std::string> child_environment(const std::vector<std::string>& base,
   out.push_back(fmt::format("VAULT_PROXY_PORT={}", port));
   out.push_back("NO_PROXY=" + append_loopback(no_proxy_upper));
   out.push_back("no_proxy=" + append_loopback(no_proxy_lower));
+  if (local_token) out.push_back("VAULT_PROXY_LOCAL_TOKEN=" + std::string(local_token->reveal()));
   return out;
 }
 
@@ -243,6 +245,9 @@ void add_run(CLI::App& app, int& exit_code) {
          "--ready-timeout", [o](double s) { o->ready_timeout = std::chrono::milliseconds(static_cast<long long>(s * 1000)); },
          "seconds to wait for the proxy to answer /__vault-proxy/health (default 15)")
       ->check(CLI::Range(0.1, 600.0));
+  cmd->add_flag("--auto-auth", o->auto_auth,
+                "start the proxy with --auto-auth (it holds INFISICAL_MCP_CLIENT_ID / _SECRET) and give the command "
+                "only VAULT_PROXY_LOCAL_TOKEN, the proxy's local placeholder (docs/auto-auth.md)");
   cmd->add_flag("--keep-credential-env", o->keep_credential_env,
                 "pass CF_ACCESS_CLIENT_* on to the command (by default only the proxy sees them)");
   cmd->add_option("command", o->command, "the command and its arguments, after --")->required();
@@ -267,6 +272,8 @@ struct RunState {
   std::string head;           ///< the proxy's output up to readiness
   std::string address;        ///< from the readiness line
   std::uint16_t port = 0;
+  std::string local_token_path;  ///< auto-auth: where the proxy writes its placeholder
+  std::optional<Secret> local_token;
 
   int finish(int code) {
     relay.join();
@@ -318,6 +325,13 @@ std::optional<int> spawn_proxy(RunState& st) {
   std::vector<std::string> serve_args{exe, "serve", "--scrub-env"};
   if (st.o.port) serve_args.insert(serve_args.end(), {"--port", *st.o.port});
   if (st.o.config_file) serve_args.insert(serve_args.end(), {"--config", *st.o.config_file});
+  if (st.o.auto_auth) {
+    // A path of this run's own, so that the command gets this proxy's placeholder, whatever port.
+    const std::string dir = state_dir(st.env);
+    ensure_state_dir(dir);
+    st.local_token_path = fmt::format("{}/run-{}-local-token", dir, ::getpid());
+    serve_args.insert(serve_args.end(), {"--auto-auth", "--local-token-file", st.local_token_path});
+  }
   auto serve_argv = c_strings(serve_args);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -403,6 +417,22 @@ std::optional<int> wait_ready(RunState& st) {
                                     proxy_url(st.address, st.port), last_error));
 }
 
+/// Auto-auth: the placeholder the proxy wrote before it accepted, from a file that must be ours and
+/// owner-only.
+std::optional<int> read_local_token(RunState& st) {
+  if (!st.o.auto_auth) return std::nullopt;
+  auto expect = sys::owned_by_caller(S_IRWXG | S_IRWXO);
+  expect.max_bytes = 4096;
+  auto r = sys::read_file(st.local_token_path, expect);
+  if (r.content && !r.content->empty() && r.content->back() == '\n') r.content->pop_back();
+  if (!r.content || r.content->empty()) {
+    return fail_start(st, fmt::format("the proxy's local token file is not usable ({}); nothing was run",
+                                      r.problem.empty() ? "it is empty" : r.problem));
+  }
+  st.local_token.emplace(std::move(*r.content));
+  return std::nullopt;
+}
+
 /// The URL the command gets: with --capability on, it carries the proxy's path prefix. Health
 /// answering means the proxy is past the point where it records itself.
 std::string command_url(RunState& st, const std::string& url) {
@@ -421,7 +451,8 @@ std::string command_url(RunState& st, const std::string& url) {
 /// Runs the command (no shell, our stdio, our process group: it keeps the terminal) and waits for
 /// it; returns its exit code (128+N when killed by signal N).
 int run_command(RunState& st, const std::string& url, const std::string& url_for_command) {
-  auto env_strings = child_environment(environ_strings(), url_for_command, st.port, st.o.keep_credential_env);
+  auto env_strings = child_environment(environ_strings(), url_for_command, st.port, st.o.keep_credential_env,
+                                       st.local_token ? &*st.local_token : nullptr);
   auto envp = c_strings(env_strings);
   std::vector<std::string> cmd_args = st.o.command;
   auto cmd_argv = c_strings(cmd_args);
@@ -434,6 +465,8 @@ int run_command(RunState& st, const std::string& url, const std::string& url_for
   pid_t command_pid = -1;
   int rc = ::posix_spawnp(&command_pid, cmd_args[0].c_str(), nullptr, &cattr, cmd_argv.data(), envp.data());
   posix_spawnattr_destroy(&cattr);
+  for (auto& kv : env_strings)
+    if (kv.starts_with("VAULT_PROXY_LOCAL_TOKEN=")) wipe(kv);
   if (rc != 0) {
     std::cerr << fmt::format("vault-proxy run: cannot run '{}': {}\n", cmd_args[0], std::strerror(rc));
     stop_proxy(st.proxy_pid);
@@ -486,6 +519,7 @@ int run_run(const RunOptions& o, const config::Env& env) {
     return *failed;
   }
   if (auto failed = wait_ready(st)) return *failed;
+  if (auto failed = read_local_token(st)) return *failed;
 
   const std::string url = proxy_url(st.address, st.port);
   const std::string url_for_command = command_url(st, url);

@@ -6,6 +6,8 @@
 
 #include "config/config.hpp"
 
+#include "core/secret.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -24,6 +26,7 @@ struct RunOptions {
   std::string log_file;
   std::chrono::milliseconds ready_timeout{15'000};  ///< proxy start → health 200
   bool keep_credential_env = false;  ///< pass CF_ACCESS_CLIENT_* on to the command (default: removed)
+  bool auto_auth = false;  ///< serve --auto-auth; the command gets VAULT_PROXY_LOCAL_TOKEN (docs/auto-auth.md)
   std::vector<std::string> command;  ///< argv of the command; run without a shell
 };
 
@@ -37,8 +40,9 @@ int run_run(const RunOptions& options, const config::Env& env);
 
 /// The command's environment: `base` ("NAME=value" strings) without the credential variables
 /// (unless `keep_credentials`), plus VAULT_PROXY_URL, INFISICAL_HOST_URL and VAULT_PROXY_PORT, and
-/// loopback added to NO_PROXY / no_proxy.
+/// loopback added to NO_PROXY / no_proxy; with `local_token` (auto-auth), VAULT_PROXY_LOCAL_TOKEN.
 std::vector<std::string> child_environment(const std::vector<std::string>& base, const std::string& url,
-                                           std::uint16_t port, bool keep_credentials);
+                                           std::uint16_t port, bool keep_credentials,
+                                           const Secret* local_token = nullptr);
 
 }  // namespace vp::cli

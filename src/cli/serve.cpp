@@ -55,8 +55,8 @@ void add_serve(CLI::App& app, int& exit_code) {
   add_config_flags(*cmd, options->flags);
   cmd->add_flag("--unsafe-listen", options->flags.unsafe_listen,
                 "allow a non-loopback listen address (anyone who reaches it can read the vault)");
-  cmd->add_flag_callback(
-      "--auto-auth", [options] { options->flags.values.insert_or_assign("auto_auth", "universal-auth"); },
+  cmd->add_flag(
+      "--auto-auth", options->auto_auth,
       "hold the machine identity (INFISICAL_MCP_CLIENT_ID / _SECRET) and its token; clients get a local "
       "placeholder (same as VAULT_PROXY_AUTO_AUTH=universal-auth; docs/auto-auth.md)");
   cmd->add_flag("--scrub-env", options->scrub_env,
@@ -188,6 +188,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
               << "See docs/configuration.md.\n";
     return exit_usage;
   }
+  if (options.auto_auth) loaded.config->auto_auth = true;
   const config::Config& cfg = *loaded.config;
   if (!is_loopback(cfg.listen) && !options.flags.unsafe_listen && !cfg.unsafe_listen) {
     std::cerr << "vault-proxy: refusing to listen on " << cfg.listen

@@ -11,6 +11,7 @@ namespace vp::cli {
 struct ServeOptions {
   config::Flags flags;
   bool scrub_env = false;  ///< unset the credential variables after reading them
+  bool auto_auth = false;  ///< --auto-auth: the same as VAULT_PROXY_AUTO_AUTH=universal-auth
 };
 
 /// Registers the subcommand; the callback stores the exit code in `exit_code`.

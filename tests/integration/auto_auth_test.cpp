@@ -228,6 +228,45 @@ TEST_F(AutoAuth, ATokenTheVaultRefusesIsReplacedByANewLogin) {
   EXPECT_EQ(get_secret("K", local_token_).status, 200u);
 }
 
+TEST_F(AutoAuth, RunGivesTheCommandOnlyThePlaceholderAndItReadsThroughTheProxy) {
+  // The vault only; `run` starts its own proxy with --auto-auth.
+  vault_ = std::make_unique<FakeInfisical>();
+  FakeUpstream vault({shared_pki().valid}, vault_->handler());
+  TempDir state("vp-run-state-");
+  const std::string seen = files_.file("seen");
+  const auto& o = vault_->options();
+  ProxyProcess::Options po;
+  po.env = {{"VAULT_PROXY_UPSTREAM", std::string("https://") + upstream_name},
+            {"VAULT_PROXY_CONNECT_TO", vault.address()},
+            {"VAULT_PROXY_CA_FILE", shared_pki().ca_pem},
+            {"VAULT_PROXY_STATE_DIR", state.path()},
+            {"CF_ACCESS_CLIENT_ID", "run-test-id.access"},
+            {"CF_ACCESS_CLIENT_SECRET", "run-test-cf-secret-" + random_token(8)},
+            {"INFISICAL_MCP_CLIENT_ID", o.client_id},
+            {"INFISICAL_MCP_CLIENT_SECRET", o.client_secret}};
+  po.args = {"run", "--auto-auth", "--port", "0", "--", "sh", "-c",
+             "printf '%s|%s|%s\\n' \"$VAULT_PROXY_LOCAL_TOKEN\" \"${INFISICAL_MCP_CLIENT_SECRET:-unset}\" "
+             "\"${INFISICAL_MCP_CLIENT_ID:-unset}\" > \"$0\"; curl -sS -H \"Authorization: Bearer "
+             "$VAULT_PROXY_LOCAL_TOKEN\" \"$VAULT_PROXY_URL/api/v3/secrets/raw/RUN_KEY?environment=prod\"",
+             seen};
+  po.wait_ready = false;
+  ProxyProcess run(po);
+  auto code = run.wait_exit(60s);
+  ASSERT_EQ(code, 0) << run.stderr_text();
+  const std::string text = read_text(seen);
+  ASSERT_EQ(text.rfind("vpl_", 0), 0u) << "the command got no placeholder";
+  const std::string token = text.substr(0, text.find('|'));
+  EXPECT_EQ(text.substr(token.size()), "|unset|unset\n") << "the identity stays with the proxy";
+  EXPECT_NE(run.stdout_text().find("value-of-RUN_KEY"), std::string::npos) << run.stdout_text();
+  EXPECT_EQ(vault_->logins(), 1u);
+  for (const auto& t : vault_->tokens()) EXPECT_NO_SECRET(run.stdout_text() + run.stderr_text() + text, t);
+  EXPECT_NO_SECRET(run.stdout_text() + run.stderr_text(), token);
+  EXPECT_NO_SECRET(run.stdout_text() + run.stderr_text() + text, o.client_secret);
+  // The proxy removed its token file when `run` stopped it.
+  for (auto& e : std::filesystem::directory_iterator(state.path()))
+    EXPECT_FALSE(e.path().filename().string().ends_with("local-token")) << e.path();
+}
+
 TEST_F(AutoAuth, WithoutAnIdentityServeRefusesToStart) {
   vault_ = std::make_unique<FakeInfisical>();
   ProxyProcess::Options po;

@@ -93,6 +93,18 @@ TEST(McpEntry, RunsThePinnedServerAgainstTheProxyWithReferencesOnly) {
   EXPECT_EQ(referenced_vars(e), (std::vector<std::string>{"INFISICAL_MCP_CLIENT_ID", "INFISICAL_MCP_CLIENT_SECRET"}));
 }
 
+TEST(McpEntry, AutoAuthHoldsOnlyTheLocalPlaceholderReference) {
+  McpEntrySpec spec{"http://127.0.0.1:2019"};
+  spec.auto_auth = true;
+  ojson e = build_entry(spec);
+  EXPECT_EQ(e["env"]["INFISICAL_AUTH_METHOD"], "access-token");
+  EXPECT_EQ(e["env"]["INFISICAL_TOKEN"], "${VAULT_PROXY_LOCAL_TOKEN}");
+  EXPECT_FALSE(e["env"].contains("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"));
+  EXPECT_FALSE(e["env"].contains("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"));
+  EXPECT_TRUE(literal_credential_values(e).empty());
+  EXPECT_EQ(referenced_vars(e), (std::vector<std::string>{"VAULT_PROXY_LOCAL_TOKEN"}));
+}
+
 TEST(McpEntry, AnExplicitUrlIsWrittenAsGiven) {
   McpEntrySpec spec{"http://localhost:7777"};
   spec.by_reference = false;
