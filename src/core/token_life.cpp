@@ -43,8 +43,9 @@ std::optional<std::string> string_member(nlohmann::json& j, std::string_view nam
 }  // namespace
 
 milliseconds lead_time(seconds ttl) noexcept {
-  auto third = std::chrono::duration_cast<milliseconds>(ttl) / 3;
-  return std::clamp(third, milliseconds(1000), milliseconds(300'000));
+  const auto ms = std::chrono::duration_cast<milliseconds>(ttl);
+  // Never more than half the TTL: a renew must leave a wait before the next one.
+  return std::min(std::clamp(ms / 3, milliseconds(1000), milliseconds(300'000)), ms / 2);
 }
 
 TokenStep next_token_step(const TokenTimes& t, clock::time_point now) noexcept {

@@ -35,8 +35,9 @@ struct TokenStep {
   std::chrono::steady_clock::time_point at{};  ///< wait: until then
 };
 
-/// How early before an expiry the keeper acts: a third of the TTL, at least 1 s and at most 5 min.
-/// A token with 3600 s is renewed 5 minutes before it would expire; one with 3 s, 1 s before.
+/// How early before an expiry the keeper acts: a third of the TTL, at least 1 s and at most 5 min,
+/// and never more than half the TTL. A token with 3600 s is renewed 5 minutes before it would
+/// expire; one with 3 s, 1 s before; one with 1 s, 500 ms before.
 milliseconds lead_time(seconds ttl) noexcept;
 
 /// Pure: with no token, log in; before the lead time of the nearer of expiry and max TTL, wait;

@@ -20,10 +20,13 @@ constexpr std::chrono::seconds call_timeout{15};
 // must not turn each request into a login.
 constexpr std::chrono::seconds relogin_interval{10};
 
+// A token whose answer gives no expiresIn is taken to last a day; a refusal replaces it sooner.
+constexpr std::chrono::seconds unknown_ttl{86'400};
+
 core::TokenTimes times_of(const LoginReply& r, clock::time_point now) {
   core::TokenTimes t;
   t.present = true;
-  t.ttl = std::chrono::seconds(std::max<std::int64_t>(r.expires_in, 0));
+  t.ttl = r.expires_in > 0 ? std::chrono::seconds(r.expires_in) : unknown_ttl;
   t.expires_at = now + t.ttl;
   if (r.max_ttl > 0) t.max_expires_at = now + std::chrono::seconds(r.max_ttl);
   return t;
@@ -205,7 +208,7 @@ net::awaitable<bool> TokenKeeper::renew(const net_token::AccessToken& token) {
   auto r = co_await client.renew(token.value, clock::now() + call_timeout);
   const auto now = clock::now();
   // Infisical answers a renew with the same token; a different one is taken as a new login's.
-  if (r.access_token && r.expires_in > 0) {
+  if (r.access_token) {
     auto times = times_of(r, now);
     times.max_expires_at = token.times.max_expires_at;  // the max TTL counts from the login, not the renew
     const bool same = r.access_token->reveal() == token.value.reveal();

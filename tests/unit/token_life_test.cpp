@@ -13,8 +13,10 @@ using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 using Kind = TokenStep::Kind;
 
-TEST(LeadTime, AThirdOfTheTtlBetweenOneSecondAndFiveMinutes) {
-  EXPECT_EQ(lead_time(0s), 1000ms);
+TEST(LeadTime, AThirdOfTheTtlBetweenOneSecondAndFiveMinutesAndAtMostHalf) {
+  EXPECT_EQ(lead_time(0s), 0ms);
+  EXPECT_EQ(lead_time(1s), 500ms);
+  EXPECT_EQ(lead_time(2s), 1000ms);
   EXPECT_EQ(lead_time(3s), 1000ms);
   EXPECT_EQ(lead_time(6s), 2000ms);
   EXPECT_EQ(lead_time(3600s), 300'000ms);

@@ -72,7 +72,10 @@ const identities = {
   reader: { clientId: crypto.randomUUID(), clientSecret: rand(32), readScope: '/E2E_*', canWrite: false },
   writer: { clientId: crypto.randomUUID(), clientSecret: rand(32), readScope: '/**', canWrite: true },
   shortLived: { clientId: crypto.randomUUID(), clientSecret: rand(32), readScope: '/**', canWrite: false, ttlSeconds: 1 },
+  // Held by a proxy in auto-auth mode: TTL 2 s, max TTL 4 s (the fake's max is twice the TTL).
+  autoAuth: { clientId: crypto.randomUUID(), clientSecret: rand(32), readScope: '/**', canWrite: false, ttlSeconds: 2 },
 };
+const localTokens = []; // placeholders handed out by auto-auth proxies: never in any proxy log
 const project = { id: crypto.randomUUID(), env: 'dev' };
 const seeded = {
   E2E_DATABASE_URL: `postgres://app:${rand(8)}@db.internal:5432/app`,
@@ -101,7 +104,7 @@ for (const [name, value] of Object.entries(seeded)) fake.state.putSecret(project
 const proxyRuns = []; // { child, stdout, stderr, port, exit }
 let proxy = null;
 
-function startProxy(port) {
+function startProxy(port, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const env = {
       PATH: process.env.PATH,
@@ -114,6 +117,7 @@ function startProxy(port) {
       VAULT_PROXY_CA_FILE: tls.caFile,
       CF_ACCESS_CLIENT_ID: cf.id,
       CF_ACCESS_CLIENT_SECRET: cf.secret,
+      ...extraEnv,
     };
     for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) if (process.env[k]) env[k] = process.env[k];
     const child = spawn(binary, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -158,13 +162,16 @@ const mcpRuns = [];
 function hostUrl() {
   return direct ? `http://127.0.0.1:${fake.httpPort}` : `http://127.0.0.1:${proxy.port}`;
 }
-async function startMcp(identity, label) {
+async function startMcp(identity, label, overrides = {}) {
   const env = {
     PATH: process.env.PATH,
     HOME: tmp,
     INFISICAL_HOST_URL: hostUrl(),
-    INFISICAL_UNIVERSAL_AUTH_CLIENT_ID: identity.clientId,
-    INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: identity.clientSecret,
+    ...(identity ? {
+      INFISICAL_UNIVERSAL_AUTH_CLIENT_ID: identity.clientId,
+      INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: identity.clientSecret,
+    } : {}),
+    ...overrides,
     NO_PROXY: 'localhost,127.0.0.1,::1',
     // Only reached if an Access redirect gets through to the client: keeps the test on loopback
     // (see the login-page trap in fake-upstream.mjs).
@@ -179,6 +186,73 @@ async function startMcp(identity, label) {
 
 const secretArgs = (secretName, extra = {}) =>
   ({ projectId: project.id, environmentSlug: project.env, secretName, ...extra });
+
+// ---------------------------------------------------------------------------------------------
+// Auto-auth (issue 14): a second proxy holds the autoAuth identity; the MCP server holds only the
+// proxy's local placeholder (access-token), or logs in with the identity against the proxy, which
+// answers locally. Tool calls keep working across token TTLs and the max TTL.
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+const countOf = (list, id) => list.filter((x) => x === id).length;
+
+async function callsAcross(client, what) {
+  // 4 calls over about 6 s: past the 2 s TTL and the 4 s max TTL of the identity's tokens.
+  for (let i = 0; i < 4; i++) {
+    const r = await client.callTool('get-secret', secretArgs('E2E_API_KEY'));
+    check(r.ok && r.text.includes(seeded.E2E_API_KEY), `${what}: call ${i + 1} failed: ${r.message ?? r.text}`);
+    if (i < 3) await sleep(2_000);
+  }
+}
+
+async function autoAuthScenarios() {
+  const id = identities.autoAuth;
+  const tokenFile = path.join(tmp, 'auto-auth-local-token');
+  const aa = await startProxy(0, {
+    VAULT_PROXY_AUTO_AUTH: 'universal-auth',
+    VAULT_PROXY_LOCAL_TOKEN_FILE: tokenFile,
+    INFISICAL_MCP_CLIENT_ID: id.clientId,
+    INFISICAL_MCP_CLIENT_SECRET: id.clientSecret,
+  });
+  const url = `http://127.0.0.1:${aa.port}`;
+  try {
+    const local = fs.readFileSync(tokenFile, 'utf8').trim();
+    localTokens.push(local);
+    await scenario('auto-auth-access-token-across-ttls', async () => {
+      check(/^vpl_/.test(local), 'the token file holds no placeholder');
+      const logins0 = countOf(fake.state.logins, id.clientId);
+      const client = await startMcp(null, 'auto-auth-access-token',
+        { INFISICAL_HOST_URL: url, INFISICAL_AUTH_METHOD: 'access-token', INFISICAL_TOKEN: local });
+      await callsAcross(client, 'access-token');
+      await client.close();
+      const logins = countOf(fake.state.logins, id.clientId) - logins0;
+      const renews = countOf(fake.state.renews, id.clientId);
+      check(logins >= 1 && renews >= 1, `expected the proxy to log in again and renew, saw ${logins} login(s), ${renews} renew(s)`);
+      const leaked = fake.state.requests.filter((q) => JSON.stringify(q.headers).includes(local) || (q.body ?? '').toString().includes(local));
+      check(leaked.length === 0, `the placeholder reached the upstream in ${leaked.length} request(s)`);
+    });
+    await scenario('auto-auth-universal-auth-client-across-ttls', async () => {
+      const upstreamLogins = () => fake.state.requests.filter((q) => q.url.startsWith('/api/v1/auth/universal-auth/login')).length;
+      const before = upstreamLogins();
+      const client = await startMcp(id, 'auto-auth-universal', { INFISICAL_HOST_URL: url });
+      await callsAcross(client, 'universal-auth');
+      await client.close();
+      // The client's own login was answered by the proxy (its status counts it), not sent upstream.
+      const status = await new Promise((resolve, reject) => {
+        http.get(`${url}/__vault-proxy/status`, (res) => {
+          let body = '';
+          res.on('data', (c) => { body += c; });
+          res.on('end', () => resolve(JSON.parse(body)));
+        }).on('error', reject);
+      });
+      check(status.headers.local_auth_answers >= 1, `the proxy answered no login locally: ${JSON.stringify(status.headers)}`);
+      check(status.headers.local_logins_refused === 0, `the proxy refused ${status.headers.local_logins_refused} login(s)`);
+      check(status.auto_auth.state === 'ready', `auto-auth state: ${status.auto_auth.state}`);
+      check(upstreamLogins() - before <= 3, `the upstream saw ${upstreamLogins() - before} logins during 6 s`);
+    });
+  } finally {
+    await stopProxy(aa);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -353,7 +427,12 @@ try {
     await client.close();
   });
 
-  skip('auto-auth-across-token-ttls', 'auto-auth does not exist in vault-proxy yet (issue 6: written once auto-auth exists)');
+  if (direct) {
+    skip('auto-auth-access-token-across-ttls', 'direct mode (no proxy)');
+    skip('auto-auth-universal-auth-client-across-ttls', 'direct mode (no proxy)');
+  } else {
+    await autoAuthScenarios();
+  }
 
   if (direct) {
     skip('proxy-restart-between-calls', 'direct mode (no proxy)');
@@ -448,6 +527,8 @@ try {
       ...Object.entries(identities).map(([k, v]) => [`identity ${k} client secret`, v.clientSecret]),
     ];
     const found = [];
+    const proxyLogs = logs.filter(([name]) => name.startsWith('proxy#'));
+    for (const t of localTokens) for (const [logName, text] of proxyLogs) if (text.includes(t)) found.push(`the local placeholder in ${logName}`);
     for (const [secretName, value] of secrets) {
       for (const [logName, text] of logs) if (text.includes(value)) found.push(`${secretName} in ${logName}`);
     }

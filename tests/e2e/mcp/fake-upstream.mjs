@@ -102,6 +102,8 @@ export async function startFakeUpstream(options) {
     requests: [], // every request seen by any listener
     loginPageHits: [], // requests that followed an Access redirect (see the trap below)
     issuedTokens: [],
+    logins: [], // clientId per successful login
+    renews: [], // clientId per successful renew
   };
 
   for (const [clientId, identity] of Object.entries(options.identities ?? {})) {
@@ -220,7 +222,7 @@ export async function startFakeUpstream(options) {
       infisicalError(req, res, entry, 403, 'TokenError', 'The provided access token is malformed or invalid');
       return null;
     }
-    if (Date.now() >= known.expiresAt) {
+    if (Date.now() >= known.expiresAt || Date.now() >= known.maxAt) {
       json(req, res, entry, 403, { statusCode: 403, message: 'Your token has expired. Please re-authenticate.', error: 'TokenError' });
       return null;
     }
@@ -255,9 +257,27 @@ export async function startFakeUpstream(options) {
         return infisicalError(req, res, entry, 401, 'UnauthorizedError', 'Invalid credentials');
       }
       const accessToken = `e2e.${crypto.randomBytes(24).toString('base64url')}`;
-      state.tokens.set(accessToken, { clientId: bodyJson.clientId, expiresAt: Date.now() + identity.ttlSeconds * 1000 });
+      const now = Date.now();
+      state.tokens.set(accessToken, {
+        clientId: bodyJson.clientId, expiresAt: now + identity.ttlSeconds * 1000, maxAt: now + identity.ttlSeconds * 2000,
+      });
       state.issuedTokens.push(accessToken);
+      state.logins.push(bodyJson.clientId);
       return json(req, res, entry, 200, { accessToken, expiresIn: identity.ttlSeconds, accessTokenMaxTTL: identity.ttlSeconds * 2, tokenType: 'Bearer' });
+    }
+
+    // Renew: the same token, a new expiry, never past the max TTL (infisical-api.md §2).
+    if (req.method === 'POST' && url.pathname === '/api/v1/auth/token/renew') {
+      entry.verdict = 'origin:renew';
+      const known = bodyJson && state.tokens.get(bodyJson.accessToken);
+      const now = Date.now();
+      if (!known || now >= known.expiresAt || now >= known.maxAt) {
+        return infisicalError(req, res, entry, 401, 'UnauthorizedError', 'Failed to renew: the token has expired');
+      }
+      const identity = state.identities.get(known.clientId);
+      known.expiresAt = Math.min(now + identity.ttlSeconds * 1000, known.maxAt);
+      state.renews.push(known.clientId);
+      return json(req, res, entry, 200, { accessToken: bodyJson.accessToken, expiresIn: identity.ttlSeconds, accessTokenMaxTTL: identity.ttlSeconds * 2, tokenType: 'Bearer' });
     }
 
     const m = url.pathname.match(/^\/api\/v3\/secrets\/raw(?:\/([^/]+))?$/);
