@@ -73,6 +73,16 @@ std::string counts_line(const json& requests) {
                      n("local"), n("refused"), n("upstream_errors"));
 }
 
+/// "ready, token expires in 2841 s (max TTL in 6441 s), 2 logins, 5 renews", or the state and reason.
+std::string auto_auth_line(const json& aa) {
+  auto seconds = [&](const char* key) { return aa.contains(key) && aa[key].is_number() ? aa[key].dump() + " s" : "-"; };
+  std::string out = aa.value("state", "?");
+  if (aa.contains("reason")) out += ": " + aa.value("reason", "");
+  return fmt::format("{}; token expires in {} (max TTL in {}), {} logins, {} renews, {} failures", out,
+                     seconds("token_expires_in_s"), seconds("token_max_ttl_in_s"), aa.value("logins", 0),
+                     aa.value("renews", 0), aa.value("failures", 0));
+}
+
 void print_human(const FoundProxy& p, const EndpointResult& e, const json& j) {
   auto& out = std::cout;
   out << fmt::format("vault-proxy is running (pid {}, port {})\n", p.state.pid, p.state.port);
@@ -109,6 +119,7 @@ void print_human(const FoundProxy& p, const EndpointResult& e, const json& j) {
   else
     row("credentials", "NOT loaded: every proxied request gets 503 credentials_missing. Set CF_ACCESS_CLIENT_ID "
                        "and CF_ACCESS_CLIENT_SECRET and restart the proxy");
+  if (const json aa = b.value("auto_auth", json(nullptr)); aa.is_object()) row("auto-auth", auto_auth_line(aa));
   if (b.contains("pid") && b["pid"].is_number_integer() && b["pid"].get<int>() != p.state.pid)
     row("warning", fmt::format("the status endpoint on port {} answered for pid {}, not the recorded pid {}",
                                p.state.port, b["pid"].get<int>(), p.state.pid));

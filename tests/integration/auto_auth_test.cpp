@@ -183,6 +183,32 @@ TEST_F(AutoAuth, AWrongSecretGivesExactlyOneLoginThenAClearNotReadyReason) {
   expect_no_secret(proxy().stderr_text(), identity_secret_, "proxy stderr");
 }
 
+TEST_F(AutoAuth, ANewSecretInTheIdentityFileEndsTheWaitWithExactlyOneMoreLogin) {
+  const std::string id_file = files_.file("infisical-mcp-client-id");
+  const std::string secret_file = files_.file("infisical-mcp-client-secret");
+  FakeInfisical::Options o;
+  write_file(id_file, o.client_id + "\n", 0600);
+  identity_secret_ = "stale-secret-" + random_token(8);
+  write_file(secret_file, identity_secret_ + "\n", 0600);
+  vault_ = std::make_unique<FakeInfisical>(o);
+  start(ProxySetup{}.with_handler(vault_->handler()).with_env({{"VAULT_PROXY_AUTO_AUTH", "universal-auth"},
+                                                              {"VAULT_PROXY_LOCAL_TOKEN_FILE", token_file()},
+                                                              {"INFISICAL_MCP_CLIENT_ID_FILE", id_file},
+                                                              {"INFISICAL_MCP_CLIENT_SECRET_FILE", secret_file}}));
+  local_token_ = read_text(token_file());
+  local_token_.pop_back();
+  ASSERT_TRUE(proxy().wait_for_stderr("the vault refused the identity's login", 5s));
+  EXPECT_EQ(vault_->login_attempts(), 1u);
+  // The rotation: a new file renamed over the old one (the folder is watched).
+  write_file(secret_file + ".new", o.client_secret + "\n", 0600);
+  std::filesystem::rename(secret_file + ".new", secret_file);
+  ASSERT_TRUE(wait_for_token()) << redacted_stderr();
+  EXPECT_EQ(get_secret("K", local_token_).status, 200u);
+  EXPECT_EQ(vault_->login_attempts(), 2u);
+  EXPECT_EQ(vault_->logins(), 1u);
+  expect_no_secret(proxy().stderr_text(), identity_secret_, "proxy stderr");
+}
+
 TEST_F(AutoAuth, ALoginWithTheIdentitysCredentialsIsAnsweredLocallyWithThePlaceholder) {
   start_auto_auth();
   ASSERT_TRUE(wait_for_token());
