@@ -43,7 +43,9 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   }
   // A pooled connection the upstream closed in the meantime is replaced, but only while replaying
   // is safe (core::retry_decision, docs/architecture.md "Retries").
+  auto sent_at = clock::now();
   for (int attempt = 0;; ++attempt) {
+    sent_at = clock::now();
     auto next = co_await send_request_header(x, attempt);
     if (next == Next::retry) continue;
     if (next == Next::done) co_return x.outcome;
@@ -55,6 +57,8 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     if (next == Next::done) co_return x.outcome;
     break;
   }
+  w_.shared.counters.observe_upstream_latency(
+      std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - sent_at));
   auto& res = x.res_p->get();
   if (core::should_read_error_body(res.result_int(), x.framing.no_body, x.framing.content_length)) {
     if (co_await read_error_body(x) == Next::done) co_return x.outcome;

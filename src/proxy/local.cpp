@@ -149,6 +149,67 @@ http::response<http::string_body> ready_response(Shared& shared, const ProbeResu
   return json_response(ready ? http::status::ok : http::status::service_unavailable, body, version);
 }
 
+/// The pool figures of one worker, read on that worker's own thread.
+struct PoolFigures {
+  std::uint64_t idle = 0, reuses = 0, connects = 0;
+};
+
+net::awaitable<PoolFigures> pool_figures(Worker& w) {
+  const auto& s = w.pool.stats();
+  co_return PoolFigures{w.pool.idle_count(), s.reuses, s.connects};
+}
+
+/// The counters of the whole proxy; pool figures are gathered from each worker on its thread.
+net::awaitable<core::MetricsSnapshot> metrics_snapshot(Worker& here) {
+  auto& shared = here.shared;
+  auto& c = shared.counters;
+  core::MetricsSnapshot m;
+  m.uptime_s = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - shared.started).count());
+  m.workers = shared.workers.size();
+  m.connections_active = shared.connections.load(std::memory_order_relaxed);
+  m.requests_proxied = c.proxied.load();
+  m.requests_local = c.local.load();
+  m.requests_refused = c.refused.load();
+  for (std::size_t i = 0; i < m.responses_by_class.size(); ++i) m.responses_by_class[i] = c.responses_by_class[i].load();
+  for (std::size_t i = 0; i < c.diagnoses.size(); ++i) {
+    auto name = core::diagnosis_name(static_cast<core::Diagnosis>(i));
+    if (auto n = c.diagnoses[i].load(); n > 0 && !name.empty()) m.diagnoses.emplace_back(name, n);
+  }
+  for (std::size_t i = 0; i < c.errors.size(); ++i)
+    if (auto n = c.errors[i].load(); n > 0) m.diagnoses.emplace_back(code_name(static_cast<ErrorCode>(i)), n);
+  m.upstream_errors = c.upstream_errors.load();
+  for (std::size_t i = 0; i < core::latency_buckets; ++i) m.upstream_latency.counts[i] = c.upstream_latency[i].load();
+  m.upstream_latency.sum_us = c.upstream_latency_sum_us.load();
+  m.credentials_injected = c.credentials_injected.load();
+  if (auto tok = shared.creds.current()) {
+    m.credentials_loaded = true;
+    m.credential_version = tok->version;
+  }
+  // While draining, other workers' io_contexts may already be stopped: only this one is asked.
+  const bool draining = shared.draining.load(std::memory_order_relaxed);
+  for (Worker* w : shared.workers) {
+    if (w != &here && draining) continue;
+    auto f = w == &here ? co_await pool_figures(*w) : co_await net::co_spawn(w->ioc, pool_figures(*w), use_awaitable);
+    m.pool_idle += f.idle;
+    m.pool_reuses += f.reuses;
+    m.pool_connects += f.connects;
+  }
+  if (auto* auth = shared.auto_auth) {
+    m.auto_auth = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (auto t = auth->token.current()) {
+      m.token_expires_in_s = seconds_until(t->times.expires_at, now);
+      if (t->times.max_expires_at) m.token_max_ttl_in_s = seconds_until(*t->times.max_expires_at, now);
+    }
+    auto st = auth->token.status();
+    m.token_logins = st.logins;
+    m.token_renews = st.renews;
+    m.token_failures = st.failures;
+  }
+  co_return m;
+}
+
 }  // namespace
 
 net::awaitable<ProbeResult> probe_upstream(Worker& w) {
@@ -244,9 +305,16 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
     co_return ready_response(shared, cached, req.version());
   }
   if (name == "status") co_return json_response(http::status::ok, status_json(shared), req.version());
+  if (name == "metrics") {
+    http::response<http::string_body> res{http::status::ok, req.version() == 10 ? 10u : 11u};
+    res.set(http::field::content_type, core::prometheus_content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.body() = core::render_prometheus(co_await metrics_snapshot(w));
+    co_return res;
+  }
   auto res = json_response(http::status::not_found,
                            {{"message", fmt::format("vault-proxy has no local endpoint '{}'; try "
-                                                    "/__vault-proxy/health, /__vault-proxy/ready or /__vault-proxy/status",
+                                                    "/__vault-proxy/health, /__vault-proxy/ready, /__vault-proxy/status or /__vault-proxy/metrics",
                                                     std::string(path))},
                             {"error", code_name(ErrorCode::not_found)}},
                            req.version());

@@ -64,6 +64,7 @@ struct Server::Impl {
     shared.auto_auth = auto_auth;
     unsigned n = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared));
+    for (auto& w : workers) shared.workers.push_back(w.get());
     shared.policy.extra_hosts = c.allowed_hosts;
     if (c.capability) shared.capability = random_token();
   }

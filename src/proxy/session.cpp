@@ -63,6 +63,8 @@ void Session<Protocol>::abort_client() {
 
 template <class Protocol>
 void Session<Protocol>::log(const AccessRecord& rec, clock::time_point start) {
+  if (rec.status >= 100 && rec.status < 600)
+    w_.shared.counters.responses_by_class[rec.status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
   if (!w_.shared.cfg.access_log) return;
   AccessRecord r = rec;
   r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);

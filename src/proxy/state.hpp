@@ -6,6 +6,7 @@
 #include "core/credentials.hpp"
 #include "core/diagnosis.hpp"
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "core/request_check.hpp"
 #include "net/asio.hpp"
 #include "net/token_slot.hpp"
@@ -17,8 +18,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vp::proxy {
+
+struct Worker;
 
 inline constexpr std::size_t diagnosis_count = static_cast<std::size_t>(core::Diagnosis::upstream_server_error) + 1;
 inline constexpr std::size_t error_code_count = static_cast<std::size_t>(ErrorCode::internal) + 1;
@@ -46,6 +50,15 @@ struct Counters {
   std::atomic<std::uint64_t> local_logins_refused{0};       ///< auto-auth: logins with other credentials
   std::array<std::atomic<std::uint64_t>, diagnosis_count> diagnoses{};  ///< by core::Diagnosis
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
+  std::array<std::atomic<std::uint64_t>, 5> responses_by_class{};       ///< 1xx … 5xx sent to clients
+  std::array<std::atomic<std::uint64_t>, core::latency_buckets> upstream_latency{};  ///< per bucket
+  std::atomic<std::uint64_t> upstream_latency_sum_us{0};
+
+  /// Counts one upstream latency (request header sent → response header received).
+  void observe_upstream_latency(std::chrono::microseconds d) noexcept {
+    upstream_latency[core::latency_bucket(d)].fetch_add(1, std::memory_order_relaxed);
+    upstream_latency_sum_us.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
+  }
 };
 
 /// What the credential reloads did, for status.
@@ -91,6 +104,9 @@ struct Shared {
   std::optional<LastError> last_error;
 
   ReloadStats reloads;
+
+  /// Every worker, for the metrics that live in them (their pools); filled by the server.
+  std::vector<Worker*> workers;
 
   /// Auto-auth's identity, placeholder and token (docs/auto-auth.md); null when it is off.
   net_token::AutoAuth* auto_auth = nullptr;

@@ -143,6 +143,11 @@ TEST_F(AutoAuth, RequestsKeepSucceedingAcrossSeveralTtlsAndTheMaxTtl) {
   EXPECT_LE(ready["token_expires_in_s"].get<int>(), 3);
   EXPECT_TRUE(ready["token_max_ttl_in_s"].is_number()) << ready.dump();
   EXPECT_LE(ready["token_max_ttl_in_s"].get<int>(), 7);
+  auto metrics = http_get(port(), "/__vault-proxy/metrics").body;
+  EXPECT_NE(metrics.find("\nvault_proxy_token_expires_in_seconds "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("vault_proxy_token_operations_total{op=\"login\"} " + std::to_string(vault_->logins())),
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(AutoAuth, FiftyConcurrentRequestsDuringARenewCauseExactlyOneRenew) {
