@@ -13,6 +13,7 @@
 #include "net/asio.hpp"
 #include "proxy/server.hpp"
 #include "sys/files.hpp"
+#include "sys/systemd.hpp"
 
 #include <spdlog/spdlog.h>
 #include <vault_proxy/version.hpp>
@@ -176,6 +177,45 @@ std::string listen_url(const std::string& listen, std::uint16_t port) {
   return "http://" + core::host_port(listen, port);
 }
 
+/// Binds the listener, or with socket activation (LISTEN_FDS) takes the first socket systemd
+/// passed, under the same loopback rule.
+void listen(proxy::Server& server, const config::Config& cfg, bool unsafe_listen) {
+  auto fds = sys::take_listen_fds();
+  if (fds.empty()) return server.bind();
+  for (std::size_t i = 1; i < fds.size(); ++i) {
+    spdlog::warn("systemd passed {} sockets; only the first is used, descriptor {} is closed", fds.size(), fds[i]);
+    ::close(fds[i]);
+  }
+  server.adopt(fds.front(), unsafe_listen || cfg.unsafe_listen);
+  spdlog::info("using the listening socket passed by systemd (socket activation)");
+}
+
+/// sd_notify: READY=1 once accepting with a service token, STOPPING=1 at the drain, and the
+/// watchdog at half its interval; STATUS= carries one line about the proxy. Nothing without
+/// $NOTIFY_SOCKET.
+proxy::Lifecycle systemd_lifecycle(const std::string& url, const std::string& upstream, CredentialStore& store,
+                                   const net_token::AutoAuth* auto_auth) {
+  auto status = [url, upstream, &store, auto_auth] {
+    auto tok = store.current();
+    std::string line = fmt::format("serving {} for {}; service token {}", url, upstream,
+                                   tok ? fmt::format("v{}", tok->version) : std::string("missing"));
+    if (auto_auth) line += "; auto-auth " + auto_auth->token.status().state;
+    return line;
+  };
+  auto send = [](const std::string& state) {
+    std::string problem;
+    if (!sys::notify(state, &problem) && !problem.empty()) spdlog::warn("sd_notify: {}", problem);
+  };
+  proxy::Lifecycle l;
+  l.ready = [=] { send("READY=1\nSTATUS=" + status()); };
+  l.stopping = [=] { send("STOPPING=1\nSTATUS=draining in-flight requests"); };
+  if (auto wd = sys::watchdog_interval()) {
+    l.tick = std::chrono::duration_cast<std::chrono::milliseconds>(*wd / 2);
+    l.on_tick = [=] { send("WATCHDOG=1\nSTATUS=" + status()); };
+  }
+  return l;
+}
+
 }  // namespace
 
 int run_serve(const ServeOptions& options, const config::Env& env) {
@@ -213,7 +253,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
 
   try {
     proxy::Server server(cfg, store, auto_auth.get());
-    server.bind();
+    listen(server, cfg, options.flags.unsafe_listen);
     for (const auto& problem : server.enable_reload(reload_env, [&options, &env] { reload_settings(options, env); }))
       spdlog::warn("{}", problem);
     std::string where = cfg.upstream.url();
@@ -238,8 +278,9 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
                    "with the identity's own credentials (docs/auto-auth.md)",
                    local_token_path);
     }
-    spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version,
-                 listen_url(cfg.listen, server.port()), where);
+    const std::string url = listen_url(server.address(), server.port());
+    server.set_lifecycle(systemd_lifecycle(url, cfg.upstream.url(), store, auto_auth.get()));
+    spdlog::info("vault-proxy {} listening on {}, forwarding to {}", vp::version, url, where);
     if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
     if (!capability_path.empty())
       spdlog::info("capability prefix required; the URL path prefix is in {}", capability_path);
@@ -256,7 +297,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
           "(or CF_ACCESS_CLIENT_ID_FILE / CF_ACCESS_CLIENT_SECRET_FILE, or $CREDENTIALS_DIRECTORY). "
           "Until then every proxied request gets 503 credentials_missing; /__vault-proxy/health still answers.");
     }
-    RuntimeStateGuard runtime_state(env, server.port(), cfg.listen, cfg.upstream.url(), capability_path);
+    RuntimeStateGuard runtime_state(env, server.port(), server.address(), cfg.upstream.url(), capability_path);
     server.run();
     if (keeper) keeper->stop();
     if (!local_token_path.empty()) std::filesystem::remove(local_token_path);

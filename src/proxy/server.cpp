@@ -90,6 +90,9 @@ struct Server::Impl {
   std::unique_ptr<DirectoryWatch> watch;
   std::function<void()> on_hup;
   net::steady_timer drain_timer{control};
+  Lifecycle lifecycle;
+  bool ready_sent = false;
+  net::steady_timer tick_timer{control};
   std::size_t next = 0;
   bool stopping = false;
 
@@ -99,13 +102,34 @@ struct Server::Impl {
   void begin_drain();
   void finish();
   void arm_hup();
+  void maybe_ready();
+  void arm_tick();
 };
+
+// Readiness means: accepting, and a service token to forward with (a token file that appears
+// later makes the proxy ready then, through the reloader).
+void Server::Impl::maybe_ready() {
+  if (ready_sent || stopping || !shared.creds.current()) return;
+  ready_sent = true;
+  if (lifecycle.ready) lifecycle.ready();
+}
+
+void Server::Impl::arm_tick() {
+  if (lifecycle.tick.count() <= 0 || !lifecycle.on_tick) return;
+  tick_timer.expires_after(lifecycle.tick);
+  tick_timer.async_wait([this](const error_code& ec) {
+    if (ec || stopping) return;
+    lifecycle.on_tick();
+    arm_tick();
+  });
+}
 
 void Server::Impl::arm_hup() {
   hup.async_wait([this](const error_code& ec, int) {
     if (ec) return;
     if (reloader) {
       reloader->reload("SIGHUP");
+      maybe_ready();
     } else {
       spdlog::info("received SIGHUP: nothing to reload");
     }
@@ -149,6 +173,8 @@ void Server::Impl::begin_drain() {
   unix_acceptor.close(ignored);
   signals.cancel();
   hup.cancel();
+  tick_timer.cancel();
+  if (lifecycle.stopping) lifecycle.stopping();
   if (watch) watch->stop();
   spdlog::info("shutting down: waiting up to {} ms for {} connection(s)",
                cfg.timeouts.shutdown_grace.count(), shared.connections.load());
@@ -212,6 +238,32 @@ void Server::bind() {
   if (cfg.unix_socket) impl_->bind_unix();
 }
 
+void Server::adopt(int fd, bool allow_non_loopback) {
+  auto& a = impl_->acceptor;
+  int type = 0, listening = 0;
+  socklen_t len = sizeof type;
+  ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+  len = sizeof listening;
+  ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+  sockaddr_storage ss{};
+  socklen_t ss_len = sizeof ss;
+  if (type != SOCK_STREAM || !listening || ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &ss_len) != 0 ||
+      (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+    throw ListenError("the socket passed by systemd (LISTEN_FDS) is not a listening TCP socket; use ListenStream= with "
+                      "an address such as 127.0.0.1:2019 in vault-proxy.socket");
+  error_code ec;
+  a.assign(ss.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+  if (ec) throw ListenError("cannot use the socket passed by systemd: " + ec.message());
+  const auto ep = a.local_endpoint();
+  if (!ep.address().is_loopback() && !allow_non_loopback)
+    throw ListenError(fmt::format("the socket passed by systemd listens on {}, which is not a loopback address: anyone "
+                                  "who can reach it could read the vault. Use ListenStream=127.0.0.1:{} (or [::1]), or "
+                                  "pass --unsafe-listen",
+                                  ep.address().to_string(), ep.port()));
+  impl_->shared.policy.port = ep.port();
+  if (impl_->cfg.unix_socket) impl_->bind_unix();
+}
+
 void Server::Impl::bind_unix() {
   const std::string& path = *cfg.unix_socket;
   using local = net::local::stream_protocol;
@@ -251,6 +303,8 @@ const std::string& Server::capability() const { return impl_->shared.capability;
 
 std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 
+std::string Server::address() const { return impl_->acceptor.local_endpoint().address().to_string(); }
+
 void Server::run() {
   auto& im = *impl_;
   std::signal(SIGPIPE, SIG_IGN);
@@ -269,6 +323,11 @@ void Server::run() {
   }
   net::co_spawn(im.control, im.accept_loop(im.acceptor), log_exception);
   if (im.unix_bound) net::co_spawn(im.control, im.accept_loop(im.unix_acceptor), log_exception);
+  // Posted after the accept loops, so it runs once they wait in accept.
+  net::post(im.control, [&im] {
+    im.maybe_ready();
+    im.arm_tick();
+  });
   im.control.run();
   for (auto& w : im.workers) {
     w->ioc.stop();
@@ -280,11 +339,15 @@ std::vector<std::string> Server::enable_reload(config::Env file_env, std::functi
   auto& im = *impl_;
   im.reloader = std::make_unique<CredentialReloader>(std::move(file_env), im.shared);
   im.on_hup = std::move(on_hup);
-  im.watch = std::make_unique<DirectoryWatch>(im.control, im.reloader->watch_dirs(),
-                                              [r = im.reloader.get()] { r->reload("file change"); });
+  im.watch = std::make_unique<DirectoryWatch>(im.control, im.reloader->watch_dirs(), [&im] {
+    im.reloader->reload("file change");
+    im.maybe_ready();
+  });
   for (const auto& dir : im.watch->watched()) spdlog::info("watching {} for new service token files", dir);
   return im.watch->problems();
 }
+
+void Server::set_lifecycle(Lifecycle hooks) { impl_->lifecycle = std::move(hooks); }
 
 void Server::stop() {
   net::post(impl_->control, [im = impl_.get()] { im->begin_drain(); });

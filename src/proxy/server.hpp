@@ -6,6 +6,7 @@
 #include "core/credentials.hpp"
 #include "net/token_slot.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,6 +21,14 @@ struct ListenError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Hooks for a service manager (systemd's sd_notify), all run on the server's control thread.
+struct Lifecycle {
+  std::function<void()> ready;     ///< once, when the listener accepts and a service token is loaded
+  std::function<void()> stopping;  ///< when the drain begins
+  std::chrono::milliseconds tick{0};
+  std::function<void()> on_tick;   ///< every `tick` while serving (the watchdog), when tick > 0
+};
+
 class Server {
  public:
   /// Builds the TLS context and workers. Throws std::runtime_error on a bad CA file. `auto_auth`,
@@ -31,8 +40,14 @@ class Server {
 
   /// Binds and listens. Throws ListenError with an operator-facing message.
   void bind();
-  /// The bound port (after bind()).
+  /// Socket activation: serves on `fd`, a listening TCP socket systemd passed, instead of binding.
+  /// The same rule as bind(): it must listen on a loopback address unless `allow_non_loopback`.
+  /// Throws ListenError otherwise.
+  void adopt(int fd, bool allow_non_loopback);
+  /// The bound port (after bind() or adopt()).
   std::uint16_t port() const;
+  /// The address the listener is bound to (after bind() or adopt()), e.g. "127.0.0.1".
+  std::string address() const;
   /// The capability prefix token, empty when the capability is off.
   const std::string& capability() const;
   /// Serves until SIGTERM / SIGINT or stop(), then drains in-flight requests up to the
@@ -46,6 +61,8 @@ class Server {
   /// without a new listener. Returns one sentence per folder that cannot be watched. Without it,
   /// SIGHUP is logged and ignored; it never stops the proxy.
   std::vector<std::string> enable_reload(config::Env file_env, std::function<void()> on_hup = {});
+  /// Sets the service-manager hooks (before run()).
+  void set_lifecycle(Lifecycle hooks);
 
  private:
   struct Impl;

@@ -148,7 +148,8 @@ ProxyProcess::ProxyProcess(Options options) : impl_(std::make_unique<Impl>()) {
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
   // Asio opens sockets without SOCK_CLOEXEC: without this the child would inherit (and keep open)
   // the fake upstream's and the test client's sockets.
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  if (im.options.pass_fd >= 0) posix_spawn_file_actions_adddup2(&fa, im.options.pass_fd, 3);
+  posix_spawn_file_actions_addclosefrom_np(&fa, im.options.pass_fd >= 0 ? 4 : 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;

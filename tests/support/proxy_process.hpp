@@ -30,6 +30,8 @@ class ProxyProcess {
     std::chrono::milliseconds ready_timeout{10'000};
     /// The binary; default $VP_TEST_BINARY if set, else VP_BINARY.
     std::string binary;
+    /// A descriptor of this process to hand to the child as its descriptor 3 (socket activation).
+    int pass_fd = -1;
   };
 
   /// Spawns the child. With wait_ready, throws std::runtime_error (with the captured stderr) if the
