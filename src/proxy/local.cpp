@@ -73,6 +73,7 @@ json status_json(Shared& shared) {
           {"port", shared.policy.port},
           {"upstream", shared.cfg.upstream.url()},
           {"uptime_s", uptime.count()},
+          {"workers", {{"count", shared.workers.count}, {"source", core::worker_source_name(shared.workers.source)}}},
           {"connections", shared.connections.load(std::memory_order_relaxed)},
           {"requests",
            {{"total", c.requests.load()},

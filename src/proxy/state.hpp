@@ -7,6 +7,7 @@
 #include "core/diagnosis.hpp"
 #include "core/error.hpp"
 #include "core/request_check.hpp"
+#include "core/worker_count.hpp"
 #include "net/asio.hpp"
 
 #include <array>
@@ -78,6 +79,7 @@ struct Shared {
   Counters counters;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};
+  core::WorkerCount workers;  ///< how many workers run, and why (set before they start)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::mutex probe_mutex;

@@ -30,6 +30,9 @@ class ProxyProcess {
     std::chrono::milliseconds ready_timeout{10'000};
     /// The binary; default $VP_TEST_BINARY if set, else VP_BINARY.
     std::string binary;
+    /// A command that execs the binary (e.g. {"/usr/bin/taskset", "-c", "0"}): the child runs
+    /// `launcher... binary args...`. Empty: the binary itself.
+    std::vector<std::string> launcher;
   };
 
   /// Spawns the child. With wait_ready, throws std::runtime_error (with the captured stderr) if the
