@@ -146,18 +146,25 @@ std::size_t strip_client_credentials(http::fields& fields) {
   return removed;
 }
 
-RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj) {
+RewriteResult strip_request(http::request_header<>& req, const Injection& inj) {
   RewriteResult r;
   r.hop_by_hop_removed = strip_hop_by_hop(req);
   r.underscore_fields_removed = strip_underscore_fields(req);
   r.client_credentials_removed = strip_client_credentials(req);
-  // set() replaces every existing copy, so a repeated client Host or User-Agent cannot survive.
+  // Every copy: a repeated client Host or User-Agent cannot survive next to the injected one.
+  req.erase(http::field::host);
+  req.erase(http::field::user_agent);
+  r.injected = inj.token != nullptr;
+  return r;
+}
+
+RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj) {
+  auto r = strip_request(req, inj);
   req.set(http::field::host, inj.host_header);
   req.set(http::field::user_agent, inj.user_agent);
   if (inj.token != nullptr) {
     req.set("CF-Access-Client-Id", inj.token->client_id.reveal());
     req.set("CF-Access-Client-Secret", inj.token->client_secret.reveal());
-    r.injected = true;
   }
   return r;
 }

@@ -52,9 +52,10 @@ Admission admit(const http::request_header<>& req, bool capability_ok, const Che
 }
 
 template <class Body>
-RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, const Injection& inj) {
+RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, const Injection& inj,
+                           InjectInto into) {
   req.erase(http::field::expect);
-  auto rw = rewrite_request(req, inj);
+  auto rw = into == InjectInto::wire ? strip_request(req, inj) : rewrite_request(req, inj);
   req.version(11);
   if (framing.chunked)
     req.chunked(true);
@@ -63,8 +64,10 @@ RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, con
   return rw;
 }
 
-template RewriteResult plan_request(http::request<http::buffer_body>&, RequestFraming, const Injection&);
-template RewriteResult plan_request(http::request<http::empty_body>&, RequestFraming, const Injection&);
+template RewriteResult plan_request(http::request<http::buffer_body>&, RequestFraming, const Injection&,
+                                    InjectInto);
+template RewriteResult plan_request(http::request<http::empty_body>&, RequestFraming, const Injection&,
+                                    InjectInto);
 
 template <class Body>
 ResponsePlan plan_response(http::response<Body>& res, ResponseFraming framing, unsigned client_version,

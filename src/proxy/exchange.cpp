@@ -93,10 +93,10 @@ bool Session<Protocol>::prepare_request(Exchange& x) {
   for (auto [it, end] = req.equal_range(http::field::expect); it != end; ++it)
     x.waits_for_continue = x.waits_for_continue || beast::iequals(it->value(), "100-continue");
   x.waits_for_continue = x.waits_for_continue && x.client_version >= 11;
-  auto token = shared.creds.current();
-  if (!token) return false;
-  auto rw = core::plan_request(req, core::request_framing(x.req_p),
-                               {shared.host_header, shared.cfg.user_agent, token.get()});
+  x.token = shared.creds.current();
+  if (!x.token) return false;
+  x.injection = {shared.host_header, shared.cfg.user_agent, x.token.get()};
+  auto rw = core::plan_request(req, core::request_framing(x.req_p), x.injection, core::InjectInto::wire);
   shared.counters.credentials_injected.fetch_add(rw.injected ? 1 : 0, std::memory_order_relaxed);
   shared.counters.client_credentials_removed.fetch_add(rw.client_credentials_removed, std::memory_order_relaxed);
   if (rw.underscore_fields_removed > 0) {
@@ -156,7 +156,7 @@ net::awaitable<Next> Session<Protocol>::send_request_header(Exchange& x, int att
   std::array<net::const_buffer, 5> out{};
   std::size_t nout = 0;
   hdr_.clear();
-  core::append_request_header(hdr_, req);
+  core::append_request_header(hdr_, req, &x.injection);
   out[nout++] = net::buffer(hdr_);
   if (x.holding) nout = frame_piece(out, nout, relay_.data(), req.body().size, req.body().more, x.chunked_body);
   x.conn->stream.expires_after(w_.shared.cfg.timeouts.body_inactivity);

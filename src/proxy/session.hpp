@@ -50,6 +50,8 @@ struct Exchange {
   const bool idempotent;
   const bool is_head;
   bool waits_for_continue = false;  ///< Expect: 100-continue from an HTTP/1.1 client
+  std::shared_ptr<const ServiceToken> token;  ///< held while the header may be (re)sent
+  core::Injection injection;  ///< written into the header's bytes (core::InjectInto::wire)
   bool holding = false;             ///< relay_ holds a body piece not yet sent upstream
 
   std::unique_ptr<upstream::Connection> conn;
