@@ -1,5 +1,6 @@
 // Client request bytes → Beast request_parser<buffer_body> (session.cpp's limits) → admit →
-// plan_request with a fixed token → serialise → re-parse. Whatever the client sent, the message
+// plan_request with a fixed token (into the fields, and into the bytes as the proxy does; the two
+// must agree) → serialise → re-parse. Whatever the client sent, the message
 // that would go upstream carries each injected field exactly once, no hop-by-hop or
 // Connection-nominated field, no client CF-Access credential or CF_Authorization cookie, one
 // unambiguous framing, and it re-parses as exactly the one message that was written.
@@ -8,10 +9,14 @@
 #include "core/headers.hpp"
 #include "core/plan.hpp"
 #include "core/request_check.hpp"
+#include "core/wire.hpp"
 #include "fuzz_http.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -80,6 +85,16 @@ void check_credentials(const http::fields& out) {
   }
 }
 
+// A serialised header's lines in order, the start line first and the field lines sorted: two
+// headers with the same fields in another order compare equal.
+std::vector<std::string_view> start_and_sorted_fields(std::string_view bytes) {
+  std::vector<std::string_view> lines;
+  for (std::size_t end; (end = bytes.find("\r\n")) != std::string_view::npos; bytes.remove_prefix(end + 2))
+    lines.push_back(bytes.substr(0, end));
+  if (lines.size() > 1) std::sort(lines.begin() + 1, lines.end());
+  return lines;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -113,7 +128,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::request<http::empty_body> h{http::request_header<>(req)};
     const auto framing = core::request_framing(p);
     chunked = framing.chunked;
-    auto rw = core::plan_request(h, framing, {injected_host, injected_ua, &token()});
+    const core::Injection inj{injected_host, injected_ua, &token()};
+    // What proxy/exchange.cpp sends: stripped, the injected fields written with the bytes. It must
+    // be rewrite_request's header field for field; only the framing field may sit elsewhere.
+    http::request<http::empty_body> w{http::request_header<>(req)};
+    core::plan_request(w, framing, inj, core::InjectInto::wire);
+    auto rw = core::plan_request(h, framing, inj);
+    std::string wire_bytes;
+    std::string field_bytes;
+    core::append_request_header(wire_bytes, w, &inj);
+    core::append_request_header(field_bytes, h);
+    check(start_and_sorted_fields(wire_bytes) == start_and_sorted_fields(field_bytes),
+          "the injected fields written with the bytes differ from rewrite_request's", wire_bytes);
     check(rw.injected, "rewrite_request did not report the injection");
     check(h.version() == 11, "the request does not go upstream as HTTP/1.1");
     check(h.count(http::field::expect) == 0, "Expect went upstream");

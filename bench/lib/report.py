@@ -16,6 +16,7 @@ def markers(name):
 
 
 RUN_BLOCK = "bench/run"
+PINNED_BLOCK = "bench/run --pinned"
 CALLGRIND_BLOCK = "bench/run --callgrind"
 ORDER = ["direct", "nginx", "haproxy", "caddy", "vault-proxy"]
 PEERS = ["nginx", "haproxy", "caddy"]  # the competitors; "best peer" is the best of these at each point
@@ -69,6 +70,10 @@ def aggregate(meta, recs):
             "rps": med([r["rps"] for r in good]), "p50": med([r["p50_ms"] for r in good]),
             "p99": med([r["p99_ms"] for r in good]),
             "proxy_cpu": cpu("proxy_ticks") if key[0] != "direct" else None,
+            # the headline of issue 17: the upstream also terminates TLS and parses HTTP, so its cost
+            # per request is the physical floor of a proxy's
+            "cpu_ratio": med([r["proxy_ticks"] / r["upstream_ticks"] for r in good
+                              if r["upstream_ticks"]]) if key[0] != "direct" else None,
             "up_cpu": cpu("upstream_ticks"),
             "up_accepts": med([r.get("upstream_accepts") for r in good]),
             "hwm_kb": max([r.get("hwm_kb", 0) for r in rs] or [0]) or None,
@@ -186,6 +191,22 @@ def report(meta, recs):
         w("| " + " | ".join(row) + " |")
     w("")
 
+    w("### Proxy CPU ÷ upstream CPU per request (median of runs)\n")
+    w("The proxy's utime+stime over the upstream nginx's, across the same wrk run (so per request). The upstream "
+      "terminates TLS and parses HTTP too, so 1.0 would be a proxy as cheap as the server it fronts.\n")
+    hdr = ["point"] + [p for p in peers if p != "direct"]
+    w("| " + " | ".join(hdr) + " |")
+    w("|" + "---|" * len(hdr))
+    for path, c in points:
+        row = [f"{PATH_LABEL[path]}, c={c}"]
+        for p in peers:
+            if p == "direct":
+                continue
+            x = cell(p, path, c)
+            row.append(f"{f2(x and x['cpu_ratio'])}×" if x and x["n"] and x["cpu_ratio"] is not None else na(p, path))
+        w("| " + " | ".join(row) + " |")
+    w("")
+
     w("### New upstream connections per measured run (median)\n")
     w("Delta of the upstream's `stub_status` accepts across one wrk run: 0 means every request rode a pooled "
       "upstream connection; the direct row opens one per wrk connection.\n")
@@ -232,7 +253,7 @@ def report(meta, recs):
 
     # ---------------------------------------------------------------- targets
     if has_vp and comp:
-        w("### vault-proxy against the targets of issue 4\n")
+        w("### vault-proxy against the targets of issues 4 and 17\n")
         w("| target | measured | met? |")
         w("|---|---|---|")
 
@@ -268,6 +289,14 @@ def report(meta, recs):
         worse = [f"{p} c={c}: {x_(r)}" for p, c, r in rc if r is not None and r > 1.0]
         row("proxy CPU per request ≤ lowest peer's", "higher at " + "; ".join(worse) if worse else "all points ≤",
             allok(r is not None and r <= 1.0 for _, _, r in rc))
+        if sm:
+            cr = [(c, vp("small", c, "cpu_ratio")) for _, c in sm]
+            row("small: proxy CPU ÷ upstream CPU ≤ 1.3× (issue 17)", ", ".join(f"c={c}: {x_(r)}" for c, r in cr),
+                allok(r is not None and r <= 1.3 for _, r in cr))
+            if "nginx" in peers:
+                rn = [(c, ratio(vp("small", c, "proxy_cpu"), (cell("nginx", "small", c) or {}).get("proxy_cpu"))) for _, c in sm]
+                row("small: proxy CPU ≤ 0.8× nginx's (issue 17)", ", ".join(f"c={c}: {x_(r)}" for c, r in rn),
+                    allok(r is not None and r <= 0.8 for _, r in rn))
         ir = (idle.get("vault-proxy") or {}).get("rss_kb")
         row("idle RSS ≤ 8 MiB", f"{f2(ir / 1024, 1) if ir else '—'} MiB", None if not ir else ir <= 8 * 1024)
         pk = peak.get("vault-proxy")
@@ -305,12 +334,14 @@ def callgrind_table(recs):
     out = ["### Instructions per proxied request (callgrind)\n",
            "vault-proxy with 1 worker thread under `valgrind --tool=callgrind`; counters zeroed after a few warm-up "
            "requests (50 small, 3 × 1 MiB, 20 POSTs), then N requests on one keep-alive connection (h2load). Includes TLS to the upstream, "
-           "excludes the client (h2load) and the upstream.\n",
-           "| path | requests | instructions (Ir) per request |", "|---|---|---|"]
+           "excludes the client (h2load) and the upstream. Heap allocations: the calls to malloc, calloc, realloc and the aligned allocators "
+           "that callgrind counted (bench/lib/cgcalls.py).\n",
+           "| path | requests | instructions (Ir) per request | heap allocations per request |", "|---|---|---|---|"]
     for r in cg:
-        out.append(f"| {PATH_LABEL[r['path']]} | {r['requests']} | {r['ir_per_request']:,} |")
+        allocs = f"{r['allocs'] / r['requests']:.2f}" if "allocs" in r else "—"
+        out.append(f"| {PATH_LABEL[r['path']]} | {r['requests']} | {r['ir_per_request']:,} | {allocs} |")
     for r in broken:
-        out.append(f"| {PATH_LABEL[r['path']]} | — | ✗ broken: {r['why']} |")
+        out.append(f"| {PATH_LABEL[r['path']]} | — | ✗ broken: {r['why']} | — |")
     return "\n".join(out) + "\n"
 
 
@@ -332,8 +363,12 @@ def header(meta):
         "token, 421 unless Host is the upstream name; `/api/status` (181-byte JSON), `/blob/1m` (1 MiB), "
         "`/echo` (echoes the 64 KiB POST body" + ("" if meta.get("echo_module", True) else "; here: accept + 200") + "). "
         f"Every peer and the upstream run **{meta['workers']} workers** (nginx `worker_processes`, HAProxy "
-        "`nbthread`, Caddy `GOMAXPROCS`, vault-proxy `VAULT_PROXY_THREADS`); **nothing is CPU-pinned**: wrk, "
-        "the peer and the upstream share the same cores. Every peer keeps upstream connections alive, sends SNI "
+        "`nbthread`, Caddy `GOMAXPROCS`, vault-proxy `VAULT_PROXY_THREADS`); "
+        + (f"**pinned**: each peer runs alone on CPU(s) `{meta.get('proxy_cpus')}` (taskset), the upstream and wrk "
+           f"share CPU(s) `{meta.get('load_cpus')}`, so the proxy's own cost decides. "
+           if meta.get("pinned") else
+           "**nothing is CPU-pinned**: wrk, the peer and the upstream share the same cores. ")
+        + "Every peer keeps upstream connections alive, sends SNI "
         "and verifies the upstream certificate against the generated CA. wrk keeps client connections alive, "
         "`-t1` at c=1 and `-t2` otherwise, `--timeout 30s`; the direct row is wrk talking TLS straight to the "
         "upstream with the headers. Any non-2xx response or socket error fails the run. Before the load, each "
@@ -374,12 +409,13 @@ def main(argv):
             print(f"\n(wrote the callgrind section of {docs})", file=sys.stderr)
         return 0
     body = report(meta, recs)
-    section = "## Latest generated run\n\n" + header(meta) + "\n" + body
+    title = "## Latest generated run, pinned\n\n" if meta.get("pinned") else "## Latest generated run\n\n"
+    section = title + header(meta) + "\n" + body
     print(section)
     with open(f"{rdir}/report.md", "w") as f:
         f.write(section + "\n")
     if docs:
-        update_docs(docs, section, RUN_BLOCK)
+        update_docs(docs, section, PINNED_BLOCK if meta.get("pinned") else RUN_BLOCK)
         print(f"\n(wrote the generated section of {docs})", file=sys.stderr)
     return 0
 

@@ -54,7 +54,7 @@ struct Config {
   std::string user_agent = "raxx-vault-proxy/1.0";
   Timeouts timeouts;
   std::size_t pool_size = 512;               ///< idle upstream connections kept per worker thread
-  unsigned threads = 0;                      ///< worker threads; 0 = one per core
+  unsigned threads = 0;                      ///< worker threads; 0 = one per usable CPU (proxy/workers)
   std::size_t max_connections = 16'384;      ///< client connections held at once
   LogFormat log_format = LogFormat::text;
   std::string log_level = "info";            ///< spdlog level name

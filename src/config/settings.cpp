@@ -232,10 +232,14 @@ constexpr std::array table{
             .apply = set_user_agent,
             .show = [](const Config& c) { return c.user_agent; }},
     Setting{.key = "threads", .flag = "--threads", .env = "VAULT_PROXY_THREADS", .kind = Kind::integer,
-            .help = "worker threads, 0 = one per core",
-            .doc = "Worker threads, `0`–`256`; `0` = one per CPU core.",
+            .help = "worker threads, 0 = one per CPU this process may use",
+            .doc = "Worker threads, `0`–`256`; `0` = one per CPU this process may run on: the CPUs in its "
+                   "affinity mask (`taskset`, systemd `CPUAffinity=`, a cpuset), capped by a cgroup v2 "
+                   "`cpu.max` quota of its cgroup or a parent (a container's `--cpus`, systemd "
+                   "`CPUQuota=`), rounded up. `/__vault-proxy/status` shows the count and its source "
+                   "(`config`, `affinity`, `cgroup cpu.max`).",
             .apply = [](std::string_view v, Config& c) {
-              return number(v, c.threads, 0, 256, "a thread count", " (0 = one per CPU core)");
+              return number(v, c.threads, 0, 256, "a thread count", " (0 = one per CPU this process may use)");
             },
             .show = [](const Config& c) { return std::to_string(c.threads); }},
     Setting{.key = "pool_size", .flag = "--pool-size", .env = "VAULT_PROXY_POOL_SIZE", .kind = Kind::integer,

@@ -37,6 +37,22 @@ struct ResponseFacts {
 /// Classifies one upstream answer.
 Diagnosis classify(const ResponseFacts& facts);
 
+/// The facts classify() reads, taken from a response's fields: cf-mitigated always, Location and
+/// Content-Type only for a status classify() looks into further (3xx other than 304, 4xx, 5xx).
+/// Each lookup walks the field map with case-insensitive compares, and a 2xx answer, nearly every
+/// proxied request, needs only the first (issue 17). Server and CF-Ray are left out: classify()
+/// does not read them.
+template <class Fields>
+ResponseFacts response_facts(unsigned status, const Fields& fields, std::string_view body) {
+  ResponseFacts f{.status = status, .location = {}, .content_type = {}, .cf_mitigated = fields["cf-mitigated"],
+                  .server = {}, .has_cf_ray = false, .body = body};
+  if (status >= 300 && status != 304) {
+    f.location = fields["location"];
+    f.content_type = fields["content-type"];
+  }
+  return f;
+}
+
 /// The wire name, e.g. "cf_access_forbidden"; empty for none.
 std::string_view diagnosis_name(Diagnosis d) noexcept;
 

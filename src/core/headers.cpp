@@ -87,24 +87,37 @@ bool is_hop_by_hop(std::string_view name) noexcept {
 }
 
 std::size_t strip_hop_by_hop(http::fields& fields) {
-  // Collect nominations first: erasing while reading Connection values would invalidate them.
-  std::vector<std::string> nominated;
+  // The nominations are views into the Connection fields' values, so those fields are erased
+  // last, after every other field was compared with them. A small request nominates nothing
+  // beyond hop-by-hop names, and the common case takes no allocation (issue 17).
+  constexpr std::size_t inline_nominations = 8;
+  std::array<std::string_view, inline_nominations> nominated;
+  std::size_t count = 0;
+  std::vector<std::string_view> more;
+  auto nominates = [](auto const& f) {
+    return f.name() == http::field::connection || beast::iequals(f.name_string(), "proxy-connection");
+  };
   for (auto const& f : fields) {
-    if (f.name() == http::field::connection || beast::iequals(f.name_string(), "proxy-connection"))
-      for_each_token(f.value(), [&](std::string_view t) { nominated.emplace_back(t); });
+    if (!nominates(f)) continue;
+    for_each_token(f.value(), [&](std::string_view t) {
+      if (is_hop_by_hop(t)) return;
+      if (count < inline_nominations)
+        nominated[count++] = t;
+      else
+        more.push_back(t);
+    });
   }
-  std::size_t removed = 0;
-  for (auto it = fields.begin(); it != fields.end();) {
-    bool drop = is_hop_by_hop(it->name_string());
-    for (auto const& n : nominated) drop = drop || beast::iequals(it->name_string(), n);
-    if (drop) {
-      it = fields.erase(it);
-      ++removed;
-    } else {
-      ++it;
-    }
-  }
-  return removed;
+  auto is_nominated = [&](std::string_view name) {
+    for (std::size_t i = 0; i < count; ++i)
+      if (beast::iequals(name, nominated[i])) return true;
+    for (auto n : more)
+      if (beast::iequals(name, n)) return true;
+    return false;
+  };
+  std::size_t removed = erase_if(fields, [&](auto const& f) {
+    return !nominates(f) && (is_hop_by_hop(f.name_string()) || is_nominated(f.name_string()));
+  });
+  return removed + erase_if(fields, nominates);
 }
 
 std::size_t strip_client_credentials(http::fields& fields) {
@@ -133,26 +146,36 @@ std::size_t strip_client_credentials(http::fields& fields) {
   return removed;
 }
 
-RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj) {
+RewriteResult strip_request(http::request_header<>& req, const Injection& inj) {
   RewriteResult r;
   r.hop_by_hop_removed = strip_hop_by_hop(req);
   r.underscore_fields_removed = strip_underscore_fields(req);
   r.client_credentials_removed = strip_client_credentials(req);
-  // set() replaces every existing copy, so a repeated client Host or User-Agent cannot survive.
+  // Every copy: a repeated client Host or User-Agent cannot survive next to the injected one.
+  req.erase(http::field::host);
+  req.erase(http::field::user_agent);
+  r.injected = inj.token != nullptr;
+  // Auto-auth: the placeholder the client sent (core::bearer_use decided) gives way to the real token.
+  if (inj.bearer != nullptr) {
+    req.erase(http::field::authorization);
+    r.bearer_replaced = true;
+  }
+  return r;
+}
+
+RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj) {
+  auto r = strip_request(req, inj);
   req.set(http::field::host, inj.host_header);
   req.set(http::field::user_agent, inj.user_agent);
   if (inj.token != nullptr) {
     req.set("CF-Access-Client-Id", inj.token->client_id.reveal());
     req.set("CF-Access-Client-Secret", inj.token->client_secret.reveal());
-    r.injected = true;
   }
   if (inj.bearer != nullptr) {
-    // Auto-auth: the placeholder the client sent becomes the real token (core::bearer_use decided).
     std::string value = "Bearer ";
     value += inj.bearer->reveal();
     req.set(http::field::authorization, value);
     wipe(value);
-    r.bearer_replaced = true;
   }
   return r;
 }

@@ -54,6 +54,12 @@ std::size_t strip_client_credentials(http::fields& fields);
 /// strip client credentials → set Host, User-Agent and the two CF-Access-Client-* fields exactly once.
 RewriteResult rewrite_request(http::request_header<>& req, const Injection& inj);
 
+/// rewrite_request without the last step: the same strips, and every client copy of Host and
+/// User-Agent removed too, so that core::append_request_header(out, req, &inj) writes the
+/// injected fields into the bytes sent upstream, exactly once, without Beast allocating a field
+/// for each (issue 17). `injected` says whether credentials will be written.
+RewriteResult strip_request(http::request_header<>& req, const Injection& inj);
+
 /// Removes every `Access-Control-*` field. The proxy never lets a browser read through it
 /// (docs/security.md), so no CORS grant may reach a client, whoever wrote it. Returns the count.
 std::size_t strip_cors(http::fields& fields);

@@ -7,9 +7,26 @@
 #include <boost/beast/core/error.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <iterator>
 
 namespace vp::core {
+namespace {
+
+// message::content_length(n), except that a message already holding exactly one Content-Length
+// that reads n, and no Transfer-Encoding (content_length() would take "chunked" out of it), is
+// left as it is: set() allocates a new field on every call, one of a small response's heap
+// allocations (issue 17). The field then stays where the sender put it.
+template <class Message>
+void set_content_length(Message& m, std::uint64_t n) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  auto [first, last] = m.equal_range(http::field::content_length);
+  const bool same = first != last && std::next(first) == last && first->value() == std::string_view(digits, end);
+  if (!same || m.count(http::field::transfer_encoding) > 0) m.content_length(n);
+}
+
+}  // namespace
 
 Admission admit(const http::request_header<>& req, bool capability_ok, const CheckPolicy& policy,
                 AdmitLimits limits) {
@@ -35,19 +52,22 @@ Admission admit(const http::request_header<>& req, bool capability_ok, const Che
 }
 
 template <class Body>
-RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, const Injection& inj) {
+RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, const Injection& inj,
+                           InjectInto into) {
   req.erase(http::field::expect);
-  auto rw = rewrite_request(req, inj);
+  auto rw = into == InjectInto::wire ? strip_request(req, inj) : rewrite_request(req, inj);
   req.version(11);
   if (framing.chunked)
     req.chunked(true);
   else if (framing.content_length)
-    req.content_length(*framing.content_length);
+    set_content_length(req, *framing.content_length);
   return rw;
 }
 
-template RewriteResult plan_request(http::request<http::buffer_body>&, RequestFraming, const Injection&);
-template RewriteResult plan_request(http::request<http::empty_body>&, RequestFraming, const Injection&);
+template RewriteResult plan_request(http::request<http::buffer_body>&, RequestFraming, const Injection&,
+                                    InjectInto);
+template RewriteResult plan_request(http::request<http::empty_body>&, RequestFraming, const Injection&,
+                                    InjectInto);
 
 template <class Body>
 ResponsePlan plan_response(http::response<Body>& res, ResponseFraming framing, unsigned client_version,
@@ -58,7 +78,7 @@ ResponsePlan plan_response(http::response<Body>& res, ResponseFraming framing, u
   res.version(client_version == 10 ? 10 : 11);
   if (!framing.no_body) {
     if (framing.content_length && !framing.chunked) {
-      res.content_length(*framing.content_length);
+      set_content_length(res, *framing.content_length);
     } else if (client_version >= 11) {
       res.chunked(true);
     } else {

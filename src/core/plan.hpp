@@ -54,12 +54,21 @@ RequestFraming request_framing(const Parser& p) {
   return f;
 }
 
+/// Where plan_request puts the injected fields.
+enum class InjectInto {
+  fields,  ///< into the header (rewrite_request)
+  wire,    ///< nowhere yet: the header is stripped (strip_request) and the caller serialises it
+           ///< with core::append_request_header(out, req, &inj), which writes them
+};
+
 /// Turns the client's header into the one sent upstream: `Expect` dropped (the proxy answers
 /// 100-continue itself, so the upstream never waits for a 100 that would be dropped), then
-/// rewrite_request (strip, inject), version HTTP/1.1, and the framing re-established from
-/// `framing`, never from the client's fields. Instantiated for buffer_body and empty_body.
+/// rewrite_request (strip, inject; strip_request only with InjectInto::wire), version HTTP/1.1,
+/// and the framing re-established from `framing`, never from the client's fields. Instantiated
+/// for buffer_body and empty_body.
 template <class Body>
-RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, const Injection& inj);
+RewriteResult plan_request(http::request<Body>& req, RequestFraming framing, const Injection& inj,
+                           InjectInto into = InjectInto::fields);
 
 /// The upstream response's framing as the parser read it.
 struct ResponseFraming {

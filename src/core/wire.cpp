@@ -12,19 +12,35 @@ void append_version(std::string& out, unsigned version) {
   out += static_cast<char>('0' + version % 10);
 }
 
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
 void append_fields(std::string& out, const http::fields& fields) {
-  for (const auto& f : fields) {
-    out += f.name_string();
-    out += ": ";
-    out += f.value();
+  for (const auto& f : fields) append_field(out, f.name_string(), f.value());
+}
+
+// rewrite_request's set() calls, in their order, as bytes.
+void append_injected(std::string& out, const Injection& inj) {
+  append_field(out, "Host", inj.host_header);
+  append_field(out, "User-Agent", inj.user_agent);
+  if (inj.token != nullptr) {
+    append_field(out, "CF-Access-Client-Id", inj.token->client_id.reveal());
+    append_field(out, "CF-Access-Client-Secret", inj.token->client_secret.reveal());
+  }
+  if (inj.bearer != nullptr) {
+    out += "Authorization: Bearer ";
+    out += inj.bearer->reveal();
     out += "\r\n";
   }
-  out += "\r\n";
 }
 
 }  // namespace
 
-void append_request_header(std::string& out, const http::request_header<>& req) {
+void append_request_header(std::string& out, const http::request_header<>& req, const Injection* injected) {
   out += req.method_string();
   out += ' ';
   out += req.target();
@@ -32,6 +48,8 @@ void append_request_header(std::string& out, const http::request_header<>& req) 
   append_version(out, req.version());
   out += "\r\n";
   append_fields(out, req);
+  if (injected != nullptr) append_injected(out, *injected);
+  out += "\r\n";
 }
 
 void append_response_header(std::string& out, const http::response_header<>& res) {
@@ -48,6 +66,7 @@ void append_response_header(std::string& out, const http::response_header<>& res
   out += reason.empty() ? http::obsolete_reason(res.result()) : reason;
   out += "\r\n";
   append_fields(out, res);
+  out += "\r\n";
 }
 
 void append_chunk_size(std::string& out, std::size_t size) {

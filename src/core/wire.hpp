@@ -8,6 +8,7 @@
 // that string has grown, and hands the body to the socket next to it (one writev, or one TLS
 // record for a small request).
 
+#include "core/headers.hpp"
 #include "core/http.hpp"
 
 #include <cstddef>
@@ -17,7 +18,11 @@
 namespace vp::core {
 
 /// Appends "METHOD target HTTP/1.x\r\n", each field as "Name: value\r\n", and the blank line.
-void append_request_header(std::string& out, const http::request_header<>& req);
+/// With `injected` (a header from strip_request), Host, User-Agent and, with a token, the two
+/// CF-Access-Client-* fields follow the header's own fields: the bytes rewrite_request and then
+/// this without `injected` would write for a request with no framing field.
+void append_request_header(std::string& out, const http::request_header<>& req,
+                           const Injection* injected = nullptr);
 
 /// Appends "HTTP/1.x status reason\r\n", the fields and the blank line. An empty reason phrase is
 /// replaced by the standard one for the status code.

@@ -205,10 +205,13 @@ class TlsStream {
   }
 
   // One OpenSSL call with a clean error queue and errno (SSL_get_error and SSL_ERROR_SYSCALL read
-  // them), its result translated.
+  // them), its result translated. translate() leaves the queue empty on every path, so it is
+  // normally empty here already: looking is a fraction of ERR_clear_error's cost, which walks
+  // all 16 slots (about 1.5 % of a small request's instructions when it ran before every call).
+  // It is still cleared when not empty, as another user of OpenSSL on this thread may leave errors.
   template <class Call>
   error_code attempt(Call call) {
-    ERR_clear_error();
+    if (ERR_peek_error() != 0) ERR_clear_error();
     errno = 0;
     int r = call();
     return r == 1 ? error_code() : translate(r);

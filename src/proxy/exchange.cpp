@@ -63,19 +63,13 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   if (core::should_read_error_body(res.result_int(), x.framing.no_body, x.framing.content_length)) {
     if (co_await read_error_body(x) == Next::done) co_return x.outcome;
   }
-  const auto diagnosis = core::classify({.status = res.result_int(),
-                                         .location = res[http::field::location],
-                                         .content_type = res[http::field::content_type],
-                                         .cf_mitigated = res["cf-mitigated"],
-                                         .server = res[http::field::server],
-                                         .has_cf_ray = res.count("cf-ray") > 0,
-                                         .body = x.peek});
+  const auto diagnosis = core::classify(core::response_facts(res.result_int(), res, x.peek));
   if (diagnosis != core::Diagnosis::none) {
     w_.shared.counters.diagnoses[static_cast<std::size_t>(diagnosis)].fetch_add(1, std::memory_order_relaxed);
     rec.diagnosis = core::diagnosis_name(diagnosis);
   }
   // The vault refused the real token itself (expired early, revoked): the keeper logs in again.
-  if (x.token && core::token_refused(res.result_int(), x.peek)) w_.shared.auto_auth->token.need(x.token->version);
+  if (x.access && core::token_refused(res.result_int(), x.peek)) w_.shared.auto_auth->token.need(x.access->version);
   if (core::replaced_by_proxy(diagnosis)) co_return co_await answer_replacement(x, diagnosis);
   co_return co_await relay_response(x, diagnosis);
 }
@@ -102,9 +96,9 @@ template <class Protocol>
 net::awaitable<Next> Session<Protocol>::take_access_token(Exchange& x) {
   auto& auth = *w_.shared.auto_auth;
   if (core::bearer_use(x.req_p.get(), auth.local_token) != core::BearerUse::placeholder) co_return Next::proceed;
-  x.token = auth.token.usable();
-  if (!x.token) x.token = co_await auth.token.wait_usable(clock::now() + token_wait);
-  if (x.token) co_return Next::proceed;
+  x.access = auth.token.usable();
+  if (!x.access) x.access = co_await auth.token.wait_usable(clock::now() + token_wait);
+  if (x.access) co_return Next::proceed;
   auto status = auth.token.status();
   auto message = fmt::format("vault-proxy has no valid access token for the machine identity (auto-auth is {}{}{})",
                              status.state, status.reason.empty() ? "" : ": ", status.reason);
@@ -120,11 +114,10 @@ bool Session<Protocol>::prepare_request(Exchange& x) {
   for (auto [it, end] = req.equal_range(http::field::expect); it != end; ++it)
     x.waits_for_continue = x.waits_for_continue || beast::iequals(it->value(), "100-continue");
   x.waits_for_continue = x.waits_for_continue && x.client_version >= 11;
-  auto token = shared.creds.current();
-  if (!token) return false;
-  auto rw = core::plan_request(req, core::request_framing(x.req_p),
-                               {shared.host_header, shared.cfg.user_agent, token.get(),
-                                x.token ? &x.token->value : nullptr});
+  x.token = shared.creds.current();
+  if (!x.token) return false;
+  x.injection = {shared.host_header, shared.cfg.user_agent, x.token.get(), x.access ? &x.access->value : nullptr};
+  auto rw = core::plan_request(req, core::request_framing(x.req_p), x.injection, core::InjectInto::wire);
   if (rw.bearer_replaced) shared.counters.placeholders_replaced.fetch_add(1, std::memory_order_relaxed);
   shared.counters.credentials_injected.fetch_add(rw.injected ? 1 : 0, std::memory_order_relaxed);
   shared.counters.client_credentials_removed.fetch_add(rw.client_credentials_removed, std::memory_order_relaxed);
@@ -185,7 +178,7 @@ net::awaitable<Next> Session<Protocol>::send_request_header(Exchange& x, int att
   std::array<net::const_buffer, 5> out{};
   std::size_t nout = 0;
   hdr_.clear();
-  core::append_request_header(hdr_, req);
+  core::append_request_header(hdr_, req, &x.injection);
   out[nout++] = net::buffer(hdr_);
   if (x.holding) nout = frame_piece(out, nout, relay_.data(), req.body().size, req.body().more, x.chunked_body);
   x.conn->stream.expires_after(w_.shared.cfg.timeouts.body_inactivity);

@@ -104,6 +104,7 @@ json status_json(Shared& shared) {
           {"port", shared.policy.port},
           {"upstream", shared.cfg.upstream.url()},
           {"uptime_s", uptime.count()},
+          {"workers", {{"count", shared.workers.count}, {"source", core::worker_source_name(shared.workers.source)}}},
           {"connections", shared.connections.load(std::memory_order_relaxed)},
           {"requests",
            {{"total", c.requests.load()},
@@ -166,7 +167,7 @@ net::awaitable<core::MetricsSnapshot> metrics_snapshot(Worker& here) {
   core::MetricsSnapshot m;
   m.uptime_s = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - shared.started).count());
-  m.workers = shared.workers.size();
+  m.workers = shared.workers.count;
   m.connections_active = shared.connections.load(std::memory_order_relaxed);
   m.requests_proxied = c.proxied.load();
   m.requests_local = c.local.load();
@@ -188,7 +189,7 @@ net::awaitable<core::MetricsSnapshot> metrics_snapshot(Worker& here) {
   }
   // While draining, other workers' io_contexts may already be stopped: only this one is asked.
   const bool draining = shared.draining.load(std::memory_order_relaxed);
-  for (Worker* w : shared.workers) {
+  for (Worker* w : shared.worker_list) {
     if (w != &here && draining) continue;
     auto f = w == &here ? co_await pool_figures(*w) : co_await net::co_spawn(w->ioc, pool_figures(*w), use_awaitable);
     m.pool_idle += f.idle;

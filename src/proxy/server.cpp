@@ -5,6 +5,7 @@
 #include "proxy/dir_watch.hpp"
 #include "proxy/reload.hpp"
 #include "proxy/worker.hpp"
+#include "proxy/workers.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -62,9 +63,9 @@ struct Server::Impl {
   Impl(const config::Config& c, CredentialStore& cr, net_token::AutoAuth* auto_auth)
       : cfg(c), shared(c, cr, net_tls::make_client_context(c.ca_file)) {
     shared.auto_auth = auto_auth;
-    unsigned n = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared));
-    for (auto& w : workers) shared.workers.push_back(w.get());
+    shared.workers = decide_workers(c.threads);
+    for (unsigned i = 0; i < shared.workers.count; ++i) workers.push_back(std::make_unique<Worker>(shared));
+    for (auto& w : workers) shared.worker_list.push_back(w.get());
     shared.policy.extra_hosts = c.allowed_hosts;
     if (c.capability) shared.capability = random_token();
   }
@@ -315,6 +316,7 @@ void Server::run() {
     spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
     im.begin_drain();
   });
+  spdlog::info("{} worker thread(s) (source: {})", im.workers.size(), core::worker_source_name(im.shared.workers.source));
   for (auto& w : im.workers) {
     w->thread = std::thread([wp = w.get()] {
       auto guard = net::make_work_guard(wp->ioc);

@@ -52,11 +52,13 @@ struct Exchange {
   const bool idempotent;
   const bool is_head;
   bool waits_for_continue = false;  ///< Expect: 100-continue from an HTTP/1.1 client
+  std::shared_ptr<const ServiceToken> token;  ///< held while the header may be (re)sent
+  core::Injection injection;  ///< written into the header's bytes (core::InjectInto::wire)
   bool holding = false;             ///< relay_ holds a body piece not yet sent upstream
 
   /// Auto-auth: the real token that replaces the client's placeholder, held until the exchange ends
   /// (a request in flight finishes with the token it started with); null otherwise.
-  std::shared_ptr<const net_token::AccessToken> token;
+  std::shared_ptr<const net_token::AccessToken> access;
 
   std::unique_ptr<upstream::Connection> conn;
   bool reused = false;  ///< conn came from the pool

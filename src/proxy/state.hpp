@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/metrics.hpp"
 #include "core/request_check.hpp"
+#include "core/worker_count.hpp"
 #include "net/asio.hpp"
 #include "net/token_slot.hpp"
 
@@ -95,6 +96,7 @@ struct Shared {
   Counters counters;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};
+  core::WorkerCount workers;  ///< how many workers run, and why (set before they start)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::mutex probe_mutex;
@@ -106,7 +108,7 @@ struct Shared {
   ReloadStats reloads;
 
   /// Every worker, for the metrics that live in them (their pools); filled by the server.
-  std::vector<Worker*> workers;
+  std::vector<Worker*> worker_list;
 
   /// Auto-auth's identity, placeholder and token (docs/auto-auth.md); null when it is off.
   net_token::AutoAuth* auto_auth = nullptr;

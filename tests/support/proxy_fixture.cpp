@@ -60,6 +60,7 @@ void ProxyTest::start(ProxySetup setup) {
   ProxyProcess::Options po;
   po.env = env_;
   po.wait_ready = setup.wait_ready;
+  po.launcher = setup.launcher;
   proxy_ = std::make_unique<ProxyProcess>(po);
 }
 

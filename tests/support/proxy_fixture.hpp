@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vp::test {
 
@@ -35,6 +36,7 @@ struct ProxySetup {
   std::map<std::string, std::string> env;  ///< added to (and overriding) the standard environment
   std::string user_agent = "vp-integration-test/1.0";
   bool wait_ready = true;
+  std::vector<std::string> launcher;       ///< ProxyProcess::Options::launcher (e.g. taskset)
 
   // Chainable setters: `start(ProxySetup{}.with_handler(h).with_env({...}))`. (GCC 12 warns about
   // every omitted member of a designated initializer under -Wextra, so these replace them.)
@@ -52,6 +54,7 @@ struct ProxySetup {
     return s;
   }
   ProxySetup with_user_agent(std::string ua) const { auto s = *this; s.user_agent = std::move(ua); return s; }
+  ProxySetup with_launcher(std::vector<std::string> l) const { auto s = *this; s.launcher = std::move(l); return s; }
 };
 
 /// A port on 127.0.0.1 that nothing listens on (bound, read back, closed). Another process may take

@@ -130,7 +130,8 @@ ProxyProcess::ProxyProcess(Options options) : impl_(std::make_unique<Impl>()) {
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
 
-  std::vector<std::string> arg_strings{im.options.binary};
+  std::vector<std::string> arg_strings = im.options.launcher;
+  arg_strings.push_back(im.options.binary);
   arg_strings.insert(arg_strings.end(), im.options.args.begin(), im.options.args.end());
   std::vector<char*> argv;
   for (auto& s : arg_strings) argv.push_back(s.data());
@@ -164,7 +165,7 @@ ProxyProcess::ProxyProcess(Options options) : impl_(std::make_unique<Impl>()) {
   posix_spawnattr_setsigdefault(&attr, &all_default);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  int rc = ::posix_spawn(&im.pid, im.options.binary.c_str(), &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawn(&im.pid, arg_strings.front().c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(out_pipe[1]);
@@ -172,7 +173,7 @@ ProxyProcess::ProxyProcess(Options options) : impl_(std::make_unique<Impl>()) {
   if (rc != 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    throw std::runtime_error("posix_spawn(" + im.options.binary + "): " + std::strerror(rc));
+    throw std::runtime_error("posix_spawn(" + arg_strings.front() + "): " + std::strerror(rc));
   }
   im.out.fd = out_pipe[0];
   im.err.fd = err_pipe[0];

@@ -32,6 +32,9 @@ class ProxyProcess {
     std::string binary;
     /// A descriptor of this process to hand to the child as its descriptor 3 (socket activation).
     int pass_fd = -1;
+    /// A command that execs the binary (e.g. {"/usr/bin/taskset", "-c", "0"}): the child runs
+    /// `launcher... binary args...`. Empty: the binary itself.
+    std::vector<std::string> launcher;
   };
 
   /// Spawns the child. With wait_ready, throws std::runtime_error (with the captured stderr) if the

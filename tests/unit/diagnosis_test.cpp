@@ -1,5 +1,6 @@
 // The response classifier, one row per runbook condition plus look-alikes that must not match.
 #include "core/diagnosis.hpp"
+#include "core/http.hpp"
 
 #include <gtest/gtest.h>
 
@@ -73,6 +74,31 @@ TEST(Classify, LoginRedirectBecomes401OthersKeepStatus) {
   EXPECT_EQ(replaced_status(Diagnosis::cf_access_unauthenticated, 302), 401u);
   EXPECT_EQ(replaced_status(Diagnosis::cf_access_unauthenticated, 401), 401u);
   EXPECT_EQ(replaced_status(Diagnosis::cf_access_forbidden, 403), 403u);
+}
+
+// response_facts reads only what classify needs for the status; the verdict must be the one the
+// full facts give, for every status class and for pages that look like Cloudflare's.
+TEST(Classify, FactsReadFromTheFieldsGiveTheSameVerdictAsAllOfThem) {
+  const std::string login = "https://team.cloudflareaccess.com/cdn-cgi/access/login/vault?kid=1";
+  const std::vector<std::vector<std::pair<std::string, std::string>>> field_sets{
+      {{"Location", login}, {"Content-Type", "text/html"}, {"CF-Ray", "8f-LHR"}, {"Server", "cloudflare"}},
+      {{"cf-mitigated", "challenge"}, {"content-type", "text/html"}},
+      {{"Content-Type", "application/json"}},
+      {},
+  };
+  const std::string body = R"({"error":"TokenError","message":"x"})";
+  for (unsigned status : {200u, 204u, 301u, 302u, 304u, 401u, 403u, 404u, 500u, 502u}) {
+    for (const auto& fields : field_sets) {
+      http::fields f;
+      for (const auto& [n, v] : fields) f.insert(n, v);
+      ResponseFacts all{.status = status, .location = f["location"], .content_type = f["content-type"],
+                        .cf_mitigated = f["cf-mitigated"], .server = f["server"], .has_cf_ray = f.count("cf-ray") > 0,
+                        .body = body};
+      auto lazy = response_facts(status, f, body);
+      EXPECT_EQ(classify(lazy), classify(all)) << status << " " << fields.size();
+      if (status < 300) EXPECT_TRUE(lazy.location.empty() && lazy.content_type.empty()) << status;
+    }
+  }
 }
 
 TEST(Classify, MessagesNameCloudflareAccessAndTheFix) {

@@ -61,6 +61,19 @@ TEST(HopByHop, StripsFieldsNominatedInConnectionInAnyCasing) {
   EXPECT_EQ(dump(h), (Fields{{"X-Kept", "4"}}));
 }
 
+TEST(HopByHop, ManyNominationsAcrossConnectionAndProxyConnectionAllGo) {
+  // More nominations than strip_hop_by_hop keeps inline, split over both fields, with the
+  // nominated fields before and after the Connection fields that name them.
+  Fields fields{{"X-N0", "0"}, {"Connection", "X-N0, X-N1, X-N2, X-N3, X-N4, X-N5"}};
+  for (int i = 1; i < 6; ++i) fields.emplace_back("x-n" + std::to_string(i), std::to_string(i));
+  fields.emplace_back("Proxy-Connection", "X-N6, x-n7, X-N8, X-N9, X-N10");
+  for (int i = 6; i < 11; ++i) fields.emplace_back("X-N" + std::to_string(i), std::to_string(i));
+  fields.emplace_back("X-Kept", "k");
+  auto h = make_request(fields);
+  EXPECT_EQ(strip_hop_by_hop(h), 13u);
+  EXPECT_EQ(dump(h), (Fields{{"X-Kept", "k"}}));
+}
+
 TEST(HopByHop, EmptyAndDegenerateConnectionValues) {
   auto h = make_request({{"Connection", " , ,, "}, {"X-A", "1"}});
   strip_hop_by_hop(h);

@@ -110,8 +110,12 @@ TEST(PlanRequest, StripsInjectsAndReframesFromTheParsersView) {
       {"plain 1.1", {{"Host", "127.0.0.1:2019"}, {"Accept", "*/*"}}, 11, {},
        {{"Accept", "*/*"}, {"Host", "up"}, {"User-Agent", "ua"}, {"CF-Access-Client-Id", "id"},
         {"CF-Access-Client-Secret", "secret"}}},
-      // The length is set again from the parser, whatever the client's field said.
-      {"Expect dropped, length re-set", {{"Expect", "100-continue"}, {"Content-Length", "5"}}, 11, {false, 5},
+      // The length is the parser's, whatever the client's field said; a field that already says
+      // exactly that stays where it is (no new field is allocated).
+      {"Expect dropped, length kept", {{"Expect", "100-continue"}, {"Content-Length", "5"}}, 11, {false, 5},
+       {{"Content-Length", "5"}, {"Host", "up"}, {"User-Agent", "ua"}, {"CF-Access-Client-Id", "id"},
+        {"CF-Access-Client-Secret", "secret"}}},
+      {"length re-set", {{"Content-Length", "05"}}, 11, {false, 5},
        {{"Host", "up"}, {"User-Agent", "ua"}, {"CF-Access-Client-Id", "id"}, {"CF-Access-Client-Secret", "secret"},
         {"Content-Length", "5"}}},
       {"chunked re-established after hop-by-hop strip", {{"Transfer-Encoding", "chunked"}}, 11, {true, {}},
@@ -169,6 +173,34 @@ TEST(PlanResponse, FramingAndKeepAliveByClientVersion) {
     else
       EXPECT_EQ(res.count(http::field::content_length), 0u);
   }
+}
+
+TEST(PlanResponse, ContentLengthEndsAsOneFieldWithTheParsedLength) {
+  struct Row {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> fields;
+  };
+  const std::vector<Row> rows{
+      {"the sender's field, as it is", {{"Content-Length", "12"}, {"X-After", "1"}}},
+      {"a leading zero is rewritten", {{"Content-Length", "012"}}},
+      {"a repeated field becomes one", {{"Content-Length", "12"}, {"Content-Length", "12"}}},
+      {"a different value is replaced", {{"Content-Length", "7"}}},
+      {"none is added", {{"Transfer-Encoding", "gzip"}}},
+  };
+  for (auto const& r : rows) {
+    SCOPED_TRACE(r.name);
+    http::response<http::empty_body> res{http::status::ok, 11};
+    for (auto const& [n, v] : r.fields) res.insert(n, v);
+    plan_response(res, {false, false, 12}, 11, true);
+    EXPECT_EQ(res.count(http::field::content_length), 1u);
+    EXPECT_EQ(res[http::field::content_length], "12");
+    EXPECT_FALSE(res.chunked());
+    EXPECT_EQ(res.count(http::field::transfer_encoding), 0u);
+  }
+  auto req = make_request(http::verb::post, "/x", {{"Content-Length", "5"}}, 11);
+  plan_request(req, {false, 5}, {"up", "ua", &token()});
+  EXPECT_EQ(req.count(http::field::content_length), 1u);
+  EXPECT_EQ(req[http::field::content_length], "5");
 }
 
 TEST(PlanResponse, CountsTheAccessCookieAndAddsNoEmptyDiagnosis) {

@@ -34,6 +34,48 @@ TEST(Wire, RequestHeaderMatchesBeast) {
   EXPECT_TRUE(out.ends_with("Content-Length: 12\r\n\r\n"));
 }
 
+// The proxy strips the client's header (strip_request) and writes the injected fields with the
+// bytes (issue 17); that must be what rewrite_request followed by Beast's serializer writes, for
+// hostile headers too: every client copy of Host, User-Agent and CF-Access-* gone, one of each sent.
+TEST(Wire, InjectedFieldsWrittenWithTheBytesMatchRewriteRequest) {
+  ServiceToken tok;
+  tok.client_id = Secret("id-0123.access");
+  tok.client_secret = Secret("secret-0123");
+  const std::vector<std::vector<std::pair<std::string, std::string>>> inputs{
+      {{"Host", "127.0.0.1:2019"}, {"Accept", "*/*"}},
+      {{"host", "a"}, {"HOST", "b"}, {"User-Agent", "curl"}, {"user-agent", "again"}},
+      {{"CF-Access-Client-Id", "forged"}, {"cf-access-client-secret", "forged"}, {"X-Kept", "1"}},
+      {{"Connection", "Host, X-Drop"}, {"X-Drop", "1"}, {"Host", "h"}, {"Cookie", "a=1; CF_Authorization=x"}},
+      {{"Authorization", "Bearer vpl_placeholder"}, {"Accept", "*/*"}},
+      {{"authorization", "Bearer a"}, {"Authorization", "Bearer b"}},
+      {},
+  };
+  const Secret real("eyJreal.token");
+  for (const ServiceToken* token : {static_cast<const ServiceToken*>(&tok), static_cast<const ServiceToken*>(nullptr)})
+  for (const Secret* bearer : {static_cast<const Secret*>(nullptr), &real}) {
+    const core::Injection inj{"vault.example.com", "vault-proxy/1", token, bearer};
+    for (const auto& fields : inputs) {
+      http::request_header<> req;
+      req.method(http::verb::get);
+      req.target("/api/status");
+      req.version(11);
+      for (const auto& [n, v] : fields) req.insert(n, v);
+      auto rewritten = req;
+      auto stripped = req;
+      auto a = core::rewrite_request(rewritten, inj);
+      auto b = core::strip_request(stripped, inj);
+      EXPECT_EQ(a.injected, b.injected);
+      EXPECT_EQ(a.bearer_replaced, b.bearer_replaced);
+      EXPECT_EQ(a.bearer_replaced, bearer != nullptr);
+      EXPECT_EQ(a.client_credentials_removed, b.client_credentials_removed);
+      std::string out;
+      core::append_request_header(out, stripped, &inj);
+      EXPECT_EQ(out, beast_bytes(rewritten));
+      EXPECT_EQ(stripped.count(http::field::host) + stripped.count(http::field::user_agent), 0u);
+    }
+  }
+}
+
 TEST(Wire, UnknownMethodKeepsItsSpelling) {
   http::request_header<> req;
   req.method_string("PROPFIND");

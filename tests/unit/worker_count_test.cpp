@@ -1,0 +1,126 @@
+// The default worker count (issue 17): the CPUs the process may run on, from the affinity mask,
+// capped by cgroup v2 cpu.max quotas; and the parsing of /proc/self/cgroup, mountinfo and cpu.max.
+
+#include "core/worker_count.hpp"
+#include "sys/cpu_limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sched.h>
+
+#include <thread>
+
+namespace vp {
+namespace {
+
+using core::WorkerSource;
+
+// (GCC 12 warns about every member a designated initializer leaves out, hence a helper.)
+core::CpuFacts facts(unsigned configured, unsigned affinity, unsigned hardware, std::vector<std::string> cpu_max = {}) {
+  core::CpuFacts f;
+  f.configured = configured;
+  f.affinity = affinity;
+  f.hardware = hardware;
+  f.cpu_max = std::move(cpu_max);
+  return f;
+}
+
+struct CountCase {
+  const char* name;
+  core::CpuFacts facts;
+  unsigned count;
+  WorkerSource source;
+};
+
+TEST(WorkerCount, FollowsConfigThenAffinityThenTheTightestQuota) {
+  const CountCase cases[] = {
+      {"configured wins over everything", facts(6, 1, 8, {"100000 100000"}), 6, WorkerSource::config},
+      {"taskset -c 0 on an 8-CPU machine", facts(0, 1, 8), 1, WorkerSource::affinity},
+      {"affinity of 3", facts(0, 3, 8), 3, WorkerSource::affinity},
+      {"no quota set", facts(0, 4, 4, {"max 100000"}), 4, WorkerSource::affinity},
+      {"quota of 1.5 CPUs rounds up", facts(0, 8, 8, {"150000 100000"}), 2, WorkerSource::cgroup_cpu_max},
+      {"quota of half a CPU is one", facts(0, 8, 8, {"50000 100000"}), 1, WorkerSource::cgroup_cpu_max},
+      {"quota above the affinity changes nothing", facts(0, 2, 8, {"400000 100000"}), 2, WorkerSource::affinity},
+      {"quota equal to the affinity keeps affinity", facts(0, 2, 8, {"200000 100000"}), 2, WorkerSource::affinity},
+      {"a parent's quota is tighter", facts(0, 8, 8, {"max 100000", "300000 100000", "600000 100000"}), 3, WorkerSource::cgroup_cpu_max},
+      {"a malformed cpu.max is ignored", facts(0, 4, 8, {"garbage", "", "0 100000", "100000 0"}), 4, WorkerSource::affinity},
+      {"affinity unknown: the hardware count", facts(0, 0, 8), 8, WorkerSource::hardware},
+      {"affinity unknown, quota applies", facts(0, 0, 8, {"200000 100000\n"}), 2, WorkerSource::cgroup_cpu_max},
+      {"nothing known: one worker", facts(0, 0, 0), 1, WorkerSource::hardware},
+  };
+  for (const auto& c : cases) {
+    auto got = core::worker_count(c.facts);
+    EXPECT_EQ(got.count, c.count) << c.name;
+    EXPECT_EQ(got.source, c.source) << c.name;
+  }
+}
+
+TEST(WorkerCount, SourcesHaveTheNamesStatusShows) {
+  EXPECT_EQ(core::worker_source_name(WorkerSource::config), "config");
+  EXPECT_EQ(core::worker_source_name(WorkerSource::affinity), "affinity");
+  EXPECT_EQ(core::worker_source_name(WorkerSource::cgroup_cpu_max), "cgroup cpu.max");
+  EXPECT_EQ(core::worker_source_name(WorkerSource::hardware), "hardware");
+}
+
+TEST(WorkerCount, CpuMaxIsWholeCpusRoundedUp) {
+  EXPECT_EQ(core::cpu_max_cpus("max 100000\n"), std::nullopt);
+  EXPECT_EQ(core::cpu_max_cpus("100000 100000\n"), 1u);
+  EXPECT_EQ(core::cpu_max_cpus("100001 100000"), 2u);
+  EXPECT_EQ(core::cpu_max_cpus("1000 100000"), 1u);
+  EXPECT_EQ(core::cpu_max_cpus("250000 100000"), 3u);
+  EXPECT_EQ(core::cpu_max_cpus("-1 100000"), std::nullopt);
+  EXPECT_EQ(core::cpu_max_cpus("100000"), std::nullopt);
+  EXPECT_EQ(core::cpu_max_cpus("100000 100000 7"), std::nullopt);
+}
+
+TEST(CpuLimits, FindsTheCgroupV2PathAmongV1Lines) {
+  EXPECT_EQ(sys::cgroup2_path("0::/system.slice/vault-proxy.service\n"), "/system.slice/vault-proxy.service");
+  EXPECT_EQ(sys::cgroup2_path("4:memory:/x\n1:cpu:/\n0::/user.slice/a\n"), "/user.slice/a");
+  EXPECT_EQ(sys::cgroup2_path("0::/\n"), "/");
+  EXPECT_EQ(sys::cgroup2_path("4:memory:/x\n1:cpu:/\n"), std::nullopt);
+  EXPECT_EQ(sys::cgroup2_path(""), std::nullopt);
+}
+
+TEST(CpuLimits, FindsTheCgroup2MountInMountinfo) {
+  const char* hybrid =
+      "24 30 0:22 / /sys rw,nosuid - sysfs sysfs rw\n"
+      "33 24 0:28 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro\n"
+      "34 33 0:29 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+      "35 33 0:30 / /sys/fs/cgroup/cpu rw,nosuid shared:11 - cgroup cgroup rw,cpu\n";
+  auto m = sys::cgroup2_mount(hybrid);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->mount_point, "/sys/fs/cgroup/unified");
+  EXPECT_EQ(m->root, "/");
+  // Optional fields before the separator, and an escaped space in the mount point.
+  auto odd = sys::cgroup2_mount("40 1 0:31 /kubepods /sys/fs/c\\040g rw shared:1 master:2 - cgroup2 none rw\n");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->mount_point, "/sys/fs/c g");
+  EXPECT_EQ(odd->root, "/kubepods");
+  EXPECT_EQ(sys::cgroup2_mount("35 33 0:30 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"), std::nullopt);
+}
+
+TEST(CpuLimits, WalksFromTheLeafCgroupUpToTheMount) {
+  sys::Cgroup2Mount root{"/sys/fs/cgroup", "/"};
+  EXPECT_EQ(sys::cgroup_dirs(root, "/system.slice/vp.service"),
+            (std::vector<std::string>{"/sys/fs/cgroup/system.slice/vp.service", "/sys/fs/cgroup/system.slice",
+                                      "/sys/fs/cgroup"}));
+  EXPECT_EQ(sys::cgroup_dirs(root, "/"), (std::vector<std::string>{"/sys/fs/cgroup"}));
+  sys::Cgroup2Mount nested{"/sys/fs/cgroup", "/kubepods"};
+  EXPECT_EQ(sys::cgroup_dirs(nested, "/kubepods/pod1"),
+            (std::vector<std::string>{"/sys/fs/cgroup/pod1", "/sys/fs/cgroup"}));
+  EXPECT_TRUE(sys::cgroup_dirs(nested, "/kubepodsX/pod1").empty());
+  EXPECT_TRUE(sys::cgroup_dirs(nested, "/other").empty());
+  EXPECT_TRUE(sys::cgroup_dirs(root, "/a/../../etc").empty());
+}
+
+TEST(CpuLimits, ReadsThisProcessAffinityMask) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  auto limits = sys::read_cpu_limits();
+  EXPECT_EQ(limits.affinity, static_cast<unsigned>(CPU_COUNT(&set)));
+  for (const auto& text : limits.cpu_max) EXPECT_NE(text.find(' '), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace vp
