@@ -110,7 +110,7 @@ struct InitialToken {
 
 /// Reads the service token at start. A value that is there but bad, or only one half, is a
 /// configuration error (exit 2); a configured file that does not exist yet is waited for.
-InitialToken load_initial_token(const config::Env& env, CredentialStore& store) {
+InitialToken load_initial_token(const config::Env& env, core::CredentialStore& store) {
   auto creds = config::load_credentials(env);
   if (!creds.issues.empty() && !creds.only_missing_files()) {
     std::cerr << "vault-proxy: credential error\n" << config::format_issues(creds.issues);
@@ -164,7 +164,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
   }
   setup_logging(cfg.log_format, cfg.log_level);
 
-  CredentialStore store;
+  core::CredentialStore store;
   const auto initial = load_initial_token(env, store);
   if (initial.exit_code) return *initial.exit_code;
   // Taken before --scrub-env removes them: reloads read the same files.

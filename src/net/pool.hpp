@@ -16,7 +16,7 @@
 #include <memory>
 #include <vector>
 
-namespace vp::upstream {
+namespace vp::net_upstream {
 
 using clock = std::chrono::steady_clock;
 
@@ -99,4 +99,4 @@ class BasicPool {
   std::vector<std::unique_ptr<Conn>> idle_;
 };
 
-}  // namespace vp::upstream
+}  // namespace vp::net_upstream

@@ -52,7 +52,7 @@ json status_json(Shared& shared) {
   }
   for (std::size_t i = 0; i < c.errors.size(); ++i) {
     auto n = c.errors[i].load(std::memory_order_relaxed);
-    if (n > 0) diagnoses[std::string(code_name(static_cast<ErrorCode>(i)))] = n;
+    if (n > 0) diagnoses[std::string(code_name(static_cast<core::ErrorCode>(i)))] = n;
   }
   json last = nullptr;
   {
@@ -158,10 +158,10 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     auto res = json_response(http::status::method_not_allowed,
                              {{"message", "local endpoints answer GET and HEAD only"},
-                              {"error", code_name(ErrorCode::method_not_allowed)}},
+                              {"error", code_name(core::ErrorCode::method_not_allowed)}},
                              req.version());
     res.set(http::field::allow, "GET, HEAD");
-    res.set("X-Vault-Proxy-Error", code_name(ErrorCode::method_not_allowed));
+    res.set("X-Vault-Proxy-Error", code_name(core::ErrorCode::method_not_allowed));
     co_return res;
   }
   if (name == "health") {
@@ -194,9 +194,9 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
                            {{"message", fmt::format("vault-proxy has no local endpoint '{}'; try "
                                                     "/__vault-proxy/health, /__vault-proxy/ready or /__vault-proxy/status",
                                                     std::string(path))},
-                            {"error", code_name(ErrorCode::not_found)}},
+                            {"error", code_name(core::ErrorCode::not_found)}},
                            req.version());
-  res.set("X-Vault-Proxy-Error", code_name(ErrorCode::not_found));
+  res.set("X-Vault-Proxy-Error", code_name(core::ErrorCode::not_found));
   co_return res;
 }
 

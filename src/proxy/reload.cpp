@@ -15,7 +15,7 @@ std::string issues_text(const std::vector<config::Issue>& issues) {
   return out;
 }
 
-std::string in_use(const ServiceToken* current) {
+std::string in_use(const core::ServiceToken* current) {
   return current ? fmt::format("the token in use (version {}, fingerprint {}) stays", current->version,
                                current->fingerprint())
                  : std::string("there is still no token: proxied requests get 503 credentials_missing");
@@ -33,7 +33,7 @@ std::string_view reload_action_name(ReloadAction a) noexcept {
   return "?";
 }
 
-ReloadDecision decide_reload(const config::CredentialLoad& load, const ServiceToken* current) {
+ReloadDecision decide_reload(const config::CredentialLoad& load, const core::ServiceToken* current) {
   if (load.token) {
     if (current && current->fingerprint() == load.token->fingerprint() && current->source == load.token->source)
       return {ReloadAction::unchanged, fmt::format("the service token is unchanged (version {}, fingerprint {})",

@@ -30,7 +30,7 @@ struct ReloadDecision {
   ReloadAction action = ReloadAction::unchanged;
   std::string message;
 };
-ReloadDecision decide_reload(const config::CredentialLoad& load, const ServiceToken* current);
+ReloadDecision decide_reload(const config::CredentialLoad& load, const core::ServiceToken* current);
 
 /// Re-reads the token from its file sources and installs it when it changed. Not thread-safe:
 /// call it from one thread (the server's control thread).

@@ -59,7 +59,7 @@ std::string random_token() {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const config::Config& c, CredentialStore& cr)
+  Impl(const config::Config& c, core::CredentialStore& cr)
       : cfg(c), shared(c, cr, net_tls::make_client_context(c.ca_file)) {
     unsigned n = c.threads != 0 ? c.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared));
@@ -170,7 +170,7 @@ void Server::Impl::finish() {
   control.stop();
 }
 
-Server::Server(const config::Config& cfg, CredentialStore& creds)
+Server::Server(const config::Config& cfg, core::CredentialStore& creds)
     : impl_(std::make_unique<Impl>(cfg, creds)) {}
 
 Server::~Server() {

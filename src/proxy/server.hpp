@@ -22,7 +22,7 @@ struct ListenError : std::runtime_error {
 class Server {
  public:
   /// Builds the TLS context and workers. Throws std::runtime_error on a bad CA file.
-  Server(const config::Config& cfg, CredentialStore& creds);
+  Server(const config::Config& cfg, core::CredentialStore& creds);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
