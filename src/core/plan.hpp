@@ -2,7 +2,7 @@
 // The request path's decisions, apart from its I/O: which requests are admitted, what goes upstream,
 // how a response is framed for the client, when a request is replayed, what a read error means, and
 // when an error body is read for diagnosis. proxy/session.cpp and the fuzz targets call these same
-// functions; each is table-tested in tests/unit/plan_test.cpp.
+// functions; each is table-tested in tests/unit/core/plan_test.cpp.
 
 #include "core/error.hpp"
 #include "core/headers.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 // BasicPool: a per-worker LIFO pool of idle keep-alive connections, generic over the connection
 // type so that its rules (expiry, size limit, refusal of a connection with unread bytes, LIFO
-// order) are tested without sockets (tests/unit/pool_test.cpp). A pool belongs to one io_context
+// order) are tested without sockets (tests/unit/net/pool_test.cpp). A pool belongs to one io_context
 // thread and is not thread-safe by design; there is no lock on the request path.
 //
 // The Policy supplies what needs the real connection:
