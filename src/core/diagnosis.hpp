@@ -4,6 +4,9 @@
 // Runbook mapping: cf_access_* = symptom 2 / failure mode B; origin_auth = symptom 3 / mode C;
 // origin_rbac = symptoms 4-5 / mode D; upstream_* = symptom 6.
 
+#include "core/http.hpp"
+
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +36,14 @@ struct ResponseFacts {
   bool has_cf_ray = false;
   std::string_view body;  ///< up to the first 64 KiB (empty when not read)
 };
+
+/// How much of a body the classifier looks at.
+inline constexpr std::size_t facts_body_limit = 64 * 1024;
+
+/// The facts of an answer whose header Beast parsed: its status, the fields classify() reads, and
+/// the first facts_body_limit bytes of `body` (empty when the body was not read). The views point
+/// into `fields` and `body`.
+ResponseFacts response_facts(unsigned status, const http::fields& fields, std::string_view body);
 
 /// Classifies one upstream answer.
 Diagnosis classify(const ResponseFacts& facts);

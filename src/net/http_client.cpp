@@ -218,21 +218,7 @@ std::string Reply::header(std::string_view name) const {
   return it == headers.end() ? std::string() : std::string(it->value());
 }
 
-core::Diagnosis Reply::diagnosis() const {
-  auto field = [&](std::string_view name) {
-    auto it = headers.find(name);
-    return it == headers.end() ? std::string_view() : std::string_view(it->value());
-  };
-  std::string_view b = body;
-  core::ResponseFacts facts{.status = status,
-                            .location = field("Location"),
-                            .content_type = field("Content-Type"),
-                            .cf_mitigated = field("cf-mitigated"),
-                            .server = field("Server"),
-                            .has_cf_ray = headers.find("cf-ray") != headers.end(),
-                            .body = b.substr(0, 64 * 1024)};
-  return core::classify(facts);
-}
+core::Diagnosis Reply::diagnosis() const { return core::classify(core::response_facts(status, headers, body)); }
 
 Request Request::get(std::string target, const core::Secret* bearer) {
   Request r;

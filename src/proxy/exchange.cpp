@@ -54,13 +54,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   if (core::should_read_error_body(res.result_int(), x.framing.no_body, x.framing.content_length)) {
     if (co_await read_error_body(x) == Next::done) co_return x.outcome;
   }
-  const auto diagnosis = core::classify({.status = res.result_int(),
-                                         .location = res[http::field::location],
-                                         .content_type = res[http::field::content_type],
-                                         .cf_mitigated = res["cf-mitigated"],
-                                         .server = res[http::field::server],
-                                         .has_cf_ray = res.count("cf-ray") > 0,
-                                         .body = x.peek});
+  const auto diagnosis = core::classify(core::response_facts(res.result_int(), res, x.peek));
   if (diagnosis != core::Diagnosis::none) {
     w_.shared.counters.diagnoses[static_cast<std::size_t>(diagnosis)].fetch_add(1, std::memory_order_relaxed);
     rec.diagnosis = core::diagnosis_name(diagnosis);

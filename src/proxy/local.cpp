@@ -133,14 +133,7 @@ net::awaitable<ProbeResult> probe_upstream(Worker& w) {
   if (r.upstream_status == 200) {
     r.ready = true;
   } else {
-    core::ResponseFacts facts{.status = r.upstream_status,
-                              .location = res[http::field::location],
-                              .content_type = res[http::field::content_type],
-                              .cf_mitigated = res["cf-mitigated"],
-                              .server = res[http::field::server],
-                              .has_cf_ray = res.count("cf-ray") > 0,
-                              .body = res.body()};
-    auto d = core::classify(facts);
+    auto d = core::classify(core::response_facts(r.upstream_status, res, res.body()));
     r.diagnosis = std::string(core::diagnosis_name(d));
     r.reason = fmt::format("the upstream answered {} to GET {} through Cloudflare Access{}{}",
                            r.upstream_status, shared.cfg.ready_probe_path,
