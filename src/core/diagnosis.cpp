@@ -32,20 +32,6 @@ std::optional<std::string> origin_error_name(std::string_view body) {
 
 }  // namespace
 
-ResponseFacts response_facts(unsigned status, const http::fields& fields, std::string_view body) {
-  auto field = [&](auto name) {
-    auto it = fields.find(name);
-    return it == fields.end() ? std::string_view() : std::string_view(it->value());
-  };
-  return {.status = status,
-          .location = field(http::field::location),
-          .content_type = field(http::field::content_type),
-          .cf_mitigated = field("cf-mitigated"),
-          .server = field(http::field::server),
-          .has_cf_ray = fields.find("cf-ray") != fields.end(),
-          .body = body.substr(0, facts_body_limit)};
-}
-
 Diagnosis classify(const ResponseFacts& f) {
   if (icontains(f.cf_mitigated, "challenge")) return Diagnosis::cf_challenge;
   if (f.status < 300 || f.status == 304) return Diagnosis::none;

@@ -4,9 +4,6 @@
 // Runbook mapping: cf_access_* = symptom 2 / failure mode B; origin_auth = symptom 3 / mode C;
 // origin_rbac = symptoms 4-5 / mode D; upstream_* = symptom 6.
 
-#include "core/http.hpp"
-
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,16 +34,24 @@ struct ResponseFacts {
   std::string_view body;  ///< up to the first 64 KiB (empty when not read)
 };
 
-/// How much of a body the classifier looks at.
-inline constexpr std::size_t facts_body_limit = 64 * 1024;
-
-/// The facts of an answer whose header Beast parsed: its status, the fields classify() reads, and
-/// the first facts_body_limit bytes of `body` (empty when the body was not read). The views point
-/// into `fields` and `body`.
-ResponseFacts response_facts(unsigned status, const http::fields& fields, std::string_view body);
-
 /// Classifies one upstream answer.
 Diagnosis classify(const ResponseFacts& facts);
+
+/// The facts classify() reads, taken from a response's fields: cf-mitigated always, Location and
+/// Content-Type only for a status classify() looks into further (3xx other than 304, 4xx, 5xx).
+/// Each lookup walks the field map with case-insensitive compares, and a 2xx answer, nearly every
+/// proxied request, needs only the first (issue 17). Server and CF-Ray are left out: classify()
+/// does not read them.
+template <class Fields>
+ResponseFacts response_facts(unsigned status, const Fields& fields, std::string_view body) {
+  ResponseFacts f{.status = status, .location = {}, .content_type = {}, .cf_mitigated = fields["cf-mitigated"],
+                  .server = {}, .has_cf_ray = false, .body = body};
+  if (status >= 300 && status != 304) {
+    f.location = fields["location"];
+    f.content_type = fields["content-type"];
+  }
+  return f;
+}
 
 /// The wire name, e.g. "cf_access_forbidden"; empty for none.
 std::string_view diagnosis_name(Diagnosis d) noexcept;

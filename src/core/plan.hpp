@@ -2,9 +2,8 @@
 // The request path's decisions, apart from its I/O: which requests are admitted, what goes upstream,
 // how a response is framed for the client, when a request is replayed, what a read error means, and
 // when an error body is read for diagnosis. proxy/session.cpp and the fuzz targets call these same
-// functions; each is table-tested in tests/unit/core/plan_test.cpp.
+// functions; each is table-tested in tests/unit/plan_test.cpp.
 
-#include "core/diagnosis.hpp"
 #include "core/error.hpp"
 #include "core/headers.hpp"
 #include "core/http.hpp"
@@ -145,7 +144,7 @@ struct Attempt {
 bool retry_decision(AttemptFailure failure, const Attempt& attempt) noexcept;
 
 /// The most of an error body read whole for classification.
-inline constexpr std::size_t peek_limit = facts_body_limit;
+inline constexpr std::size_t peek_limit = 64 * 1024;
 
 /// True when the upstream's body is read (up to peek_limit) before anything is sent, so that the
 /// classifier can tell a Cloudflare page from the origin's JSON: an error or redirect (≥ 300, not

@@ -218,7 +218,10 @@ std::string Reply::header(std::string_view name) const {
   return it == headers.end() ? std::string() : std::string(it->value());
 }
 
-core::Diagnosis Reply::diagnosis() const { return core::classify(core::response_facts(status, headers, body)); }
+core::Diagnosis Reply::diagnosis() const {
+  // The classifier looks at the start of a body, as the proxy does (core::peek_limit).
+  return core::classify(core::response_facts(status, headers, std::string_view(body).substr(0, 64 * 1024)));
+}
 
 Request Request::get(std::string target, const core::Secret* bearer) {
   Request r;

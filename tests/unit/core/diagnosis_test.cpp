@@ -1,5 +1,6 @@
 // The response classifier, one row per runbook condition plus look-alikes that must not match.
 #include "core/diagnosis.hpp"
+#include "core/http.hpp"
 
 #include <gtest/gtest.h>
 
@@ -58,36 +59,22 @@ TEST(Classify, Table) {
   for (auto const& r : rows) EXPECT_EQ(classify(r.facts), r.want) << r.label;
 }
 
-TEST(ResponseFacts, TakesTheFieldsClassifyReadsInAnyCasingAndCapsTheBody) {
+TEST(ResponseFacts, FieldsAreFoundInAnyCasingAndTheBodyIsAViewNotACopy) {
   http::fields f;
-  f.set("location", "https://x.cloudflareaccess.com/cdn-cgi/access/login");
-  f.set("CONTENT-TYPE", "text/html");
+  f.set("LOCATION", "https://x.cloudflareaccess.com/cdn-cgi/access/login");
+  f.set("content-TYPE", "text/html");
   f.set("CF-Mitigated", "challenge");
-  f.set(http::field::server, "cloudflare");
-  f.insert("Cf-Ray", "8a1b2c3d4e5f-AMS");
-  f.insert("Cf-Ray", "second");
-  const std::string body(facts_body_limit + 10, 'x');
-  auto facts = response_facts(403, f, body);
+  const std::string body = "<html>Forbidden</html>";
+  auto facts = response_facts(403u, f, body);
   EXPECT_EQ(facts.status, 403u);
   EXPECT_EQ(facts.location, "https://x.cloudflareaccess.com/cdn-cgi/access/login");
   EXPECT_EQ(facts.content_type, "text/html");
   EXPECT_EQ(facts.cf_mitigated, "challenge");
-  EXPECT_EQ(facts.server, "cloudflare");
-  EXPECT_TRUE(facts.has_cf_ray);
-  EXPECT_EQ(facts.body.size(), facts_body_limit);
-  EXPECT_EQ(facts.body.data(), body.data()) << "a view into the body, not a copy";
-}
+  EXPECT_EQ(facts.body.data(), body.data());
 
-TEST(ResponseFacts, AbsentFieldsAreEmptyAndAnUnreadBodyIsEmpty) {
-  auto facts = response_facts(502, http::fields{}, {});
-  EXPECT_EQ(facts.status, 502u);
-  EXPECT_TRUE(facts.location.empty());
-  EXPECT_TRUE(facts.content_type.empty());
-  EXPECT_TRUE(facts.cf_mitigated.empty());
-  EXPECT_TRUE(facts.server.empty());
-  EXPECT_FALSE(facts.has_cf_ray);
-  EXPECT_TRUE(facts.body.empty());
-  EXPECT_EQ(classify(facts), Diagnosis::upstream_server_error);
+  auto none = response_facts(502u, http::fields{}, {});
+  EXPECT_TRUE(none.location.empty() && none.content_type.empty() && none.cf_mitigated.empty() && none.body.empty());
+  EXPECT_EQ(classify(none), Diagnosis::upstream_server_error);
 }
 
 TEST(Classify, OnlyCloudflareAnswersAreReplaced) {
