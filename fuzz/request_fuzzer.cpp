@@ -28,8 +28,9 @@ constexpr std::string_view injected_ua = "raxx-vault-proxy/1.0";
 constexpr std::string_view token_id = "fuzz-client-id.access";
 constexpr std::string_view token_secret = "fuzz-client-secret-0123456789abcdef";
 
-const ServiceToken& token() {
-  static const ServiceToken t{Secret(std::string(token_id)), Secret(std::string(token_secret)), "fuzz", 1};
+const core::ServiceToken& token() {
+  static const core::ServiceToken t{core::Secret(std::string(token_id)), core::Secret(std::string(token_secret)),
+                                    "fuzz", 1};
   return t;
 }
 
@@ -40,7 +41,7 @@ const core::CheckPolicy& policy() {
 
 void check_refusal_consistent(const http::request_header<>& req, const core::CheckResult& r) {
   if (req.method() == http::verb::connect)
-    check(r.refusal && r.refusal->code == ErrorCode::method_not_allowed, "CONNECT was not refused with 405");
+    check(r.refusal && r.refusal->code == core::ErrorCode::method_not_allowed, "CONNECT was not refused with 405");
   auto target = req.target();
   bool origin_form = !target.empty() && target.front() == '/';
   bool options_star = target == "*" && req.method() == http::verb::options;

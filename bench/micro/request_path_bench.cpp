@@ -61,10 +61,10 @@ const std::string response_bytes =
     "charset=utf-8\r\nContent-Length: 2\r\nConnection: keep-alive\r\nCF-RAY: 8f-LHR\r\n"
     "Server: cloudflare\r\nVary: Accept-Encoding\r\n\r\n{}";
 
-ServiceToken token() {
-  ServiceToken t;
-  t.client_id = Secret("0123456789abcdef0123456789abcdef.access");
-  t.client_secret = Secret("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+core::ServiceToken token() {
+  core::ServiceToken t;
+  t.client_id = core::Secret("0123456789abcdef0123456789abcdef.access");
+  t.client_secret = core::Secret("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
   return t;
 }
 

@@ -128,7 +128,7 @@ std::optional<CheckResult> unmet_premise(const Check& check, const Inputs& in,
 /// Belt and braces: whatever path a secret took into a result, its bytes do not leave.
 void scrub(std::vector<CheckResult>& results, Session& s) {
   std::vector<std::string> needles;
-  auto add = [&](const Secret& secret) { needles.emplace_back(secret.reveal()); };
+  auto add = [&](const core::Secret& secret) { needles.emplace_back(secret.reveal()); };
   if (s.token) {
     add(s.token->client_id);
     add(s.token->client_secret);
@@ -138,7 +138,7 @@ void scrub(std::vector<CheckResult>& results, Session& s) {
   for (const auto& secret : s.seen) add(secret);
   for (auto& r : results)
     for (std::string* field : {&r.message, &r.detail, &r.fix}) *field = core::redact(*field, needles);
-  for (auto& n : needles) wipe(n);
+  for (auto& n : needles) core::wipe(n);
 }
 
 net::awaitable<std::vector<CheckResult>> run_all(Session& s) {

@@ -50,8 +50,8 @@ struct Inputs {
   config::CredentialLoad credentials;
   std::string client_id_var = "INFISICAL_MCP_CLIENT_ID";
   std::string client_secret_var = "INFISICAL_MCP_CLIENT_SECRET";
-  std::optional<Secret> identity_client_id;      ///< value of client_id_var, if set
-  std::optional<Secret> identity_client_secret;  ///< value of client_secret_var, if set
+  std::optional<core::Secret> identity_client_id;      ///< value of client_id_var, if set
+  std::optional<core::Secret> identity_client_secret;  ///< value of client_secret_var, if set
   ReadPlan reads;
   McpJsonPlan mcp_json;
   config::Env env;  ///< expands the ${VAR} references of .mcp.json (the environment doctor runs in)

@@ -119,7 +119,7 @@ Session::Session(const Inputs& inputs, net::any_io_executor executor)
       ex(std::move(executor)),
       deadline(std::chrono::steady_clock::now() + inputs.budget),
       proxy_host(proxy_dial_host(inputs.cfg)) {
-  if (inputs.credentials.token) token = std::make_shared<const ServiceToken>(*inputs.credentials.token);
+  if (inputs.credentials.token) token = std::make_shared<const core::ServiceToken>(*inputs.credentials.token);
 }
 
 std::chrono::steady_clock::time_point Session::bound(std::chrono::steady_clock::duration cap) const {
@@ -136,7 +136,7 @@ infisical::Client Session::proxy_client() const {
   return infisical::Client(ex, std::move(e));
 }
 
-infisical::Client Session::direct_client(std::shared_ptr<const ServiceToken> service_token) const {
+infisical::Client Session::direct_client(std::shared_ptr<const core::ServiceToken> service_token) const {
   infisical::Endpoint e;
   e.scheme = infisical::Endpoint::Scheme::https;
   e.host = in.cfg.upstream.host;

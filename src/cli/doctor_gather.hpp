@@ -24,12 +24,12 @@ struct Session {
 
   const Inputs& in;
   net::any_io_executor ex;
-  std::chrono::steady_clock::time_point deadline;  ///< the end of the overall budget
-  std::string proxy_host;                          ///< proxy_dial_host(in.cfg)
-  std::shared_ptr<const ServiceToken> token;       ///< this environment's service token, if any
-  std::shared_ptr<ssl::context> tls;               ///< made by gather_upstream, used by gather_access
-  std::optional<Secret> access_token;              ///< from gather_login: the reads use it, then it is revoked
-  std::vector<Secret> seen;                        ///< secret values received, scrubbed from the report
+  std::chrono::steady_clock::time_point deadline;   ///< the end of the overall budget
+  std::string proxy_host;                           ///< proxy_dial_host(in.cfg)
+  std::shared_ptr<const core::ServiceToken> token;  ///< this environment's service token, if any
+  std::shared_ptr<ssl::context> tls;                ///< made by gather_upstream, used by gather_access
+  std::optional<core::Secret> access_token;         ///< from gather_login: the reads use it, then it is revoked
+  std::vector<core::Secret> seen;                   ///< secret values received, scrubbed from the report
 
   /// A deadline for one network step: `cap` from now, never past the overall budget.
   std::chrono::steady_clock::time_point bound(std::chrono::steady_clock::duration cap) const;
@@ -37,7 +37,7 @@ struct Session {
   /// HTTP to the proxy.
   infisical::Client proxy_client() const;
   /// HTTPS straight to the vault, with `service_token` (null: none) added as the proxy adds it.
-  infisical::Client direct_client(std::shared_ptr<const ServiceToken> service_token) const;
+  infisical::Client direct_client(std::shared_ptr<const core::ServiceToken> service_token) const;
 };
 
 /// What the verdicts may see of an answer: no body.

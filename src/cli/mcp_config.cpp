@@ -4,6 +4,7 @@
 #include "cli/mcp_files.hpp"
 #include "cli/project_root.hpp"
 #include "cli/runtime_state.hpp"
+#include "core/env_refs.hpp"
 
 #include <fmt/format.h>
 
@@ -22,22 +23,6 @@ constexpr std::string_view credential_keys[] = {"INFISICAL_UNIVERSAL_AUTH_CLIENT
                                                 "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", "INFISICAL_TOKEN"};
 constexpr std::string_view gitignore_created_suffix = " (created .gitignore)";
 constexpr std::size_t min_secret_scan = 8;
-
-/// `${NAME}` or `${NAME:-default}` exactly (the forms Claude Code expands); the name, or nullopt.
-/// `has_default` tells which form.
-std::optional<std::string> parse_reference(std::string_view v, bool& has_default) {
-  has_default = false;
-  if (v.size() < 4 || !v.starts_with("${") || !v.ends_with("}")) return std::nullopt;
-  auto inner = v.substr(2, v.size() - 3);
-  if (inner.find('}') != std::string_view::npos) return std::nullopt;
-  auto sep = inner.find(":-");
-  auto name = inner.substr(0, sep);
-  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return std::nullopt;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return std::nullopt;
-  has_default = sep != std::string_view::npos;
-  return std::string(name);
-}
 
 bool is_managed(const ojson& entry) { return ownership(entry).has_value(); }
 
@@ -67,14 +52,12 @@ void scan(const ojson& node, const std::string& path, const std::vector<KnownSec
 
 void collect_refs(const ojson& node, std::vector<std::string>& out) {
   if (node.is_string()) {
-    const std::string s = node.get<std::string>();
-    for (std::size_t pos = s.find("${"); pos != std::string::npos; pos = s.find("${", pos + 2)) {
-      auto end = s.find('}', pos);
-      if (end == std::string::npos) break;
-      bool has_default = false;
-      auto name = parse_reference(std::string_view(s).substr(pos, end - pos + 1), has_default);
-      if (name && !has_default && std::find(out.begin(), out.end(), *name) == out.end()) out.push_back(*name);
-    }
+    // Expanded with nothing set, what stays unset is each reference without a default.
+    auto unset = core::expand_env_refs(node.get_ref<const std::string&>(),
+                                       [](std::string_view) -> std::optional<std::string> { return std::nullopt; })
+                     .unset;
+    for (auto& name : unset)
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
   } else if (node.is_array() || node.is_object()) {
     for (auto& v : node) collect_refs(v, out);
   }
@@ -266,8 +249,7 @@ std::vector<std::string> literal_credential_values(const ojson& entry) {
   for (auto key : credential_keys) {
     auto it = entry["env"].find(std::string(key));
     if (it == entry["env"].end()) continue;
-    bool has_default = false;
-    if (!it->is_string() || !parse_reference(it->get<std::string>(), has_default))
+    if (!it->is_string() || !core::parse_env_ref(it->get_ref<const std::string&>()))
       out.push_back(fmt::format("env.{} is not a ${{VAR}} reference", key));
   }
   return out;

@@ -206,7 +206,7 @@ std::string append_loopback(const std::string& list) {
 }  // namespace
 
 std::vector<std::string> child_environment(const std::vector<std::string>& base, const std::string& url,
-                                           std::uint16_t port, bool keep_credentials, const Secret* local_token) {
+                                           std::uint16_t port, bool keep_credentials, const core::Secret* local_token) {
   std::set<std::string> drop{"VAULT_PROXY_URL", "INFISICAL_HOST_URL", "VAULT_PROXY_PORT", "NO_PROXY", "no_proxy",
                              "VAULT_PROXY_LOCAL_TOKEN"};
   if (!keep_credentials)
@@ -273,7 +273,7 @@ struct RunState {
   std::string address;        ///< from the readiness line
   std::uint16_t port = 0;
   std::string local_token_path;  ///< auto-auth: where the proxy writes its placeholder
-  std::optional<Secret> local_token;
+  std::optional<core::Secret> local_token;
 
   int finish(int code) {
     relay.join();
@@ -466,7 +466,7 @@ int run_command(RunState& st, const std::string& url, const std::string& url_for
   int rc = ::posix_spawnp(&command_pid, cmd_args[0].c_str(), nullptr, &cattr, cmd_argv.data(), envp.data());
   posix_spawnattr_destroy(&cattr);
   for (auto& kv : env_strings)
-    if (kv.starts_with("VAULT_PROXY_LOCAL_TOKEN=")) wipe(kv);
+    if (kv.starts_with("VAULT_PROXY_LOCAL_TOKEN=")) core::wipe(kv);
   if (rc != 0) {
     std::cerr << fmt::format("vault-proxy run: cannot run '{}': {}\n", cmd_args[0], std::strerror(rc));
     stop_proxy(st.proxy_pid);

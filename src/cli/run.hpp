@@ -43,6 +43,6 @@ int run_run(const RunOptions& options, const config::Env& env);
 /// loopback added to NO_PROXY / no_proxy; with `local_token` (auto-auth), VAULT_PROXY_LOCAL_TOKEN.
 std::vector<std::string> child_environment(const std::vector<std::string>& base, const std::string& url,
                                            std::uint16_t port, bool keep_credentials,
-                                           const Secret* local_token = nullptr);
+                                           const core::Secret* local_token = nullptr);
 
 }  // namespace vp::cli

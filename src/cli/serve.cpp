@@ -96,10 +96,10 @@ std::string write_secret_file(const std::optional<std::string>& configured, cons
   try {
     sys::write_file_atomic(path, content, 0600);
   } catch (const sys::FileError& e) {
-    wipe(content);
+    core::wipe(content);
     throw std::runtime_error(fmt::format("cannot write the {} file: {}", name, e.what()));
   }
-  wipe(content);
+  core::wipe(content);
   return path;
 }
 
@@ -120,7 +120,7 @@ struct InitialToken {
 
 /// Reads the service token at start. A value that is there but bad, or only one half, is a
 /// configuration error (exit 2); a configured file that does not exist yet is waited for.
-InitialToken load_initial_token(const config::Env& env, CredentialStore& store) {
+InitialToken load_initial_token(const config::Env& env, core::CredentialStore& store) {
   auto creds = config::load_credentials(env);
   if (!creds.issues.empty() && !creds.only_missing_files()) {
     std::cerr << "vault-proxy: credential error\n" << config::format_issues(creds.issues);
@@ -193,7 +193,7 @@ void listen(proxy::Server& server, const config::Config& cfg, bool unsafe_listen
 /// sd_notify: READY=1 once accepting with a service token, STOPPING=1 at the drain, and the
 /// watchdog at half its interval; STATUS= carries one line about the proxy. Nothing without
 /// $NOTIFY_SOCKET.
-proxy::Lifecycle systemd_lifecycle(const std::string& url, const std::string& upstream, CredentialStore& store,
+proxy::Lifecycle systemd_lifecycle(const std::string& url, const std::string& upstream, core::CredentialStore& store,
                                    const net_token::AutoAuth* auto_auth) {
   auto status = [url, upstream, &store, auto_auth] {
     auto tok = store.current();
@@ -239,7 +239,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
   }
   setup_logging(cfg.log_format, cfg.log_level);
 
-  CredentialStore store;
+  core::CredentialStore store;
   const auto initial = load_initial_token(env, store);
   if (initial.exit_code) return *initial.exit_code;
   std::unique_ptr<net_token::AutoAuth> auto_auth;

@@ -186,10 +186,10 @@ class Loader {
     toml::table root;
     try {
       root = toml::parse(std::string_view(*text), std::string_view(*config_file_));
-      wipe(*text);
+      core::wipe(*text);
     } catch (const toml::parse_error& e) {
       const bool may_hold_secret = text_mentions_secret(*text);
-      wipe(*text);
+      core::wipe(*text);
       const auto& where = e.source().begin;
       std::string at = quote(*config_file_) + " is not valid TOML at line " + std::to_string(where.line) +
                        ", column " + std::to_string(where.column);

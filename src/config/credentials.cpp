@@ -41,7 +41,7 @@ struct Lookup {
   std::string value;
   std::string kind;   // "env", "file", "credentials-directory"
   std::string where;  // the variable (or credential) name, never the value
-  ~Lookup() { wipe(value); }
+  ~Lookup() { core::wipe(value); }
 };
 
 std::string quote_path(std::string_view p) { return "'" + escape(p, p.size()) + "'"; }
@@ -71,7 +71,7 @@ bool read_secret_file(const std::string& path, std::string& out, std::string& pr
     ::close(fd);
     return false;
   }
-  wipe(out);
+  core::wipe(out);
   out.resize(max_secret_bytes + 1);
   std::size_t got = 0;
   while (got < out.size()) {
@@ -81,7 +81,7 @@ bool read_secret_file(const std::string& path, std::string& out, std::string& pr
       err = errno;
       problem = quote_path(path) + " cannot be read: " + std::strerror(err);
       ::close(fd);
-      wipe(out);
+      core::wipe(out);
       return false;
     }
     if (n == 0) break;
@@ -90,7 +90,7 @@ bool read_secret_file(const std::string& path, std::string& out, std::string& pr
   ::close(fd);
   if (got > max_secret_bytes) {
     problem = quote_path(path) + " is larger than 64 KiB; it does not hold just one value";
-    wipe(out);
+    core::wipe(out);
     return false;
   }
   // Shrinking keeps the capacity, which Secret wipes along with the value.
@@ -135,7 +135,7 @@ void check_value(const Half& h, Lookup& l, std::string_view field, std::string_v
     return;
   }
   l.outcome = Outcome::failed;
-  wipe(l.value);
+  core::wipe(l.value);
   issues.push_back({std::string(field), "the " + std::string(h.what) + std::string(from) + " " + problem,
                     "store the " + std::string(h.what) +
                         " as a single line with nothing else (one trailing newline is fine), e.g. "
@@ -146,7 +146,7 @@ Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues, std::vect
   Lookup l;
   if (auto v = env(h.env)) {
     l.value = std::move(*v);
-    wipe(*v);
+    core::wipe(*v);
     l.kind = "env";
     l.where = h.env;
     check_value(h, l, h.env, "", issues);
@@ -229,9 +229,9 @@ CredentialLoad load_credentials(const Env& env, const CredentialNames& names) {
   }
   if (!out.issues.empty()) return out;
 
-  ServiceToken token;
-  token.client_id = Secret(std::move(id.value));
-  token.client_secret = Secret(std::move(secret.value));
+  core::ServiceToken token;
+  token.client_id = core::Secret(std::move(id.value));
+  token.client_secret = core::Secret(std::move(secret.value));
   if (id.kind == secret.kind)
     token.source = id.kind + " (" + id.where + ", " + secret.where + ")";
   else

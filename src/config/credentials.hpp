@@ -11,9 +11,9 @@ namespace vp::config {
 
 /// Outcome of reading the service token.
 struct CredentialLoad {
-  std::optional<ServiceToken> token;   ///< set when both values were found and valid
-  std::vector<Issue> issues;           ///< hard errors (unreadable file, CR/LF/NUL in a value, only one half set)
-  bool none_configured = false;        ///< no source named either value: warn and serve local endpoints only
+  std::optional<core::ServiceToken> token;  ///< set when both values were found and valid
+  std::vector<Issue> issues;                ///< hard errors (unreadable file, CR/LF/NUL in a value, only one half set)
+  bool none_configured = false;             ///< no source named either value: warn and serve local endpoints only
   /// Configured files (`*_FILE`) that do not exist (yet): each also has an issue. A proxy may start
   /// without them, not ready, and pick them up when they appear.
   std::vector<std::string> missing_files;

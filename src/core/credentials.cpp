@@ -4,7 +4,7 @@
 
 #include <array>
 
-namespace vp {
+namespace vp::core {
 
 std::string ServiceToken::fingerprint() const {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
@@ -32,4 +32,4 @@ void CredentialStore::replace(ServiceToken token) {
 
 void CredentialStore::clear() noexcept { token_.store(nullptr, std::memory_order_release); }
 
-}  // namespace vp
+}  // namespace vp::core

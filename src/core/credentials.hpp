@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace vp {
+namespace vp::core {
 
 /// One service token: the pair of values sent as CF-Access-Client-Id / CF-Access-Client-Secret.
 struct ServiceToken {
@@ -41,4 +41,4 @@ class CredentialStore {
   std::atomic<std::uint64_t> versions_{0};
 };
 
-}  // namespace vp
+}  // namespace vp::core

@@ -14,6 +14,16 @@ namespace vp::core {
 /// Looks a variable up; nullopt when it is not set.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 
+/// One reference: its variable's name and whether it carries a default.
+struct EnvRef {
+  std::string_view name;
+  bool has_default = false;
+  std::string_view fallback;  ///< the default (empty without one)
+};
+
+/// `text` as exactly one `${NAME}` or `${NAME:-default}` (no text around it), or nullopt.
+std::optional<EnvRef> parse_env_ref(std::string_view text);
+
 /// The expanded text and what it needed.
 struct Expansion {
   std::string value;

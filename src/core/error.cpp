@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace vp {
+namespace vp::core {
 
 ErrorSource source_of(ErrorCode code) noexcept {
   switch (code) {
@@ -114,4 +114,4 @@ std::string error_body(ErrorCode code, std::string_view message) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace vp
+}  // namespace vp::core

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace vp {
+namespace vp::core {
 
 /// Which side of the proxy a fault came from.
 enum class ErrorSource { downstream, upstream, internal };
@@ -41,4 +41,4 @@ std::string_view default_message(ErrorCode code) noexcept;
 /// `{"message": ..., "error": ...}` with `message` JSON-escaped.
 std::string error_body(ErrorCode code, std::string_view message);
 
-}  // namespace vp
+}  // namespace vp::core

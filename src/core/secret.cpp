@@ -2,7 +2,7 @@
 
 #include <openssl/crypto.h>
 
-namespace vp {
+namespace vp::core {
 
 void wipe(std::string& s) noexcept {
   // capacity() covers bytes a shorter later value left behind; OPENSSL_cleanse is not optimised away.
@@ -38,4 +38,4 @@ bool operator==(const Secret& a, const Secret& b) noexcept {
          CRYPTO_memcmp(a.value_.data(), b.value_.data(), a.value_.size()) == 0;
 }
 
-}  // namespace vp
+}  // namespace vp::core

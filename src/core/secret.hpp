@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace vp {
+namespace vp::core {
 
 /// Owns secret bytes. Read them only through reveal(), at the point they go on the wire.
 class Secret {
@@ -36,12 +36,12 @@ class Secret {
 /// Overwrites the bytes of a string (including spare capacity) with zeros, then clears it.
 void wipe(std::string& s) noexcept;
 
-}  // namespace vp
+}  // namespace vp::core
 
 template <>
-struct fmt::formatter<vp::Secret> : fmt::formatter<std::string_view> {
+struct fmt::formatter<vp::core::Secret> : fmt::formatter<std::string_view> {
   template <class Ctx>
-  auto format(const vp::Secret& s, Ctx& ctx) const {
+  auto format(const vp::core::Secret& s, Ctx& ctx) const {
     return fmt::format_to(ctx.out(), "<redacted len={}>", s.size());
   }
 };

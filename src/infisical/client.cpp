@@ -13,13 +13,13 @@ std::string json_string(const json& j, const char* key) {
 }
 
 /// Moves a string field out of `j` into a Secret and wipes what the parse left behind.
-std::optional<Secret> take_secret(json& j, const char* key) {
+std::optional<core::Secret> take_secret(json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return std::nullopt;
   auto& text = it->get_ref<std::string&>();
-  std::optional<Secret> s;
+  std::optional<core::Secret> s;
   if (!text.empty()) s.emplace(std::string(text));
-  wipe(text);
+  core::wipe(text);
   return s;
 }
 
@@ -34,7 +34,7 @@ struct StatusBody {
 
 /// {"accessToken", "expiresIn", ...} of a universal-auth login.
 struct LoginBody {
-  std::optional<Secret> access_token;
+  std::optional<core::Secret> access_token;
   std::int64_t expires_in = 0;
   std::int64_t max_ttl = 0;
   static std::optional<LoginBody> decode(json& j) {
@@ -51,7 +51,7 @@ struct LoginBody {
 /// {"secret": {"secretKey", "secretValue", ...}} of a raw secret read.
 struct SecretBody {
   std::string secret_key;
-  std::optional<Secret> value;
+  std::optional<core::Secret> value;
   static std::optional<SecretBody> decode(json& j) {
     if (!j.is_object()) return std::nullopt;
     auto it = j.find("secret");
@@ -59,7 +59,7 @@ struct SecretBody {
     SecretBody b{json_string(*it, "secretKey"), std::nullopt};
     if (auto v = it->find("secretValue"); v != it->end() && v->is_string()) {
       b.value.emplace(std::string(v->get_ref<std::string&>()));
-      wipe(v->get_ref<std::string&>());
+      core::wipe(v->get_ref<std::string&>());
     }
     return b;
   }
@@ -75,7 +75,7 @@ LoginReply login_reply(Result<LoginBody> r) {
   } else if (l.reply.ok() && l.reply.status == 401 && r.error) {
     l.locked = r.error->message.find("locked") != std::string::npos;
   }
-  if (l.reply.ok() && l.reply.status / 100 == 2) wipe(l.reply.body);
+  if (l.reply.ok() && l.reply.status / 100 == 2) core::wipe(l.reply.body);
   if (r.error) l.message = std::move(r.error->message);
   return l;
 }
@@ -139,7 +139,7 @@ net::awaitable<StatusReply> Client::status(clock::time_point deadline) {
   co_return s;
 }
 
-net::awaitable<LoginReply> Client::login(const Secret& client_id, const Secret& client_secret,
+net::awaitable<LoginReply> Client::login(const core::Secret& client_id, const core::Secret& client_secret,
                                          clock::time_point deadline) {
   Params p;
   p.body = json{{"clientId", client_id.reveal()}, {"clientSecret", client_secret.reveal()}};
@@ -147,20 +147,20 @@ net::awaitable<LoginReply> Client::login(const Secret& client_id, const Secret& 
                                                   deadline));
 }
 
-net::awaitable<LoginReply> Client::renew(const Secret& access_token, clock::time_point deadline) {
+net::awaitable<LoginReply> Client::renew(const core::Secret& access_token, clock::time_point deadline) {
   Params p;
   p.body = json{{"accessToken", access_token.reveal()}};
   co_return login_reply(co_await call<LoginBody>(http::verb::post, "/api/v1/auth/token/renew", std::move(p), deadline));
 }
 
-net::awaitable<bool> Client::revoke(const Secret& access_token, clock::time_point deadline) {
+net::awaitable<bool> Client::revoke(const core::Secret& access_token, clock::time_point deadline) {
   Params p;
   p.body = json{{"accessToken", access_token.reveal()}};
   auto r = co_await call<Empty>(http::verb::post, "/api/v1/auth/token/revoke", std::move(p), deadline);
   co_return r.reply.ok() && r.reply.status == 200;
 }
 
-net::awaitable<SecretReply> Client::get_secret(const Secret& access_token, const SecretQuery& q,
+net::awaitable<SecretReply> Client::get_secret(const core::Secret& access_token, const SecretQuery& q,
                                                clock::time_point deadline) {
   Params p;
   p.query = {{"workspaceId", q.project_id},
@@ -176,7 +176,7 @@ net::awaitable<SecretReply> Client::get_secret(const Secret& access_token, const
     s.secret_key = std::move(r.value->secret_key);
     s.value = std::move(r.value->value);
   }
-  if (s.reply.ok() && s.reply.status == 200) wipe(s.reply.body);
+  if (s.reply.ok() && s.reply.status == 200) core::wipe(s.reply.body);
   co_return s;
 }
 

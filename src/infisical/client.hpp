@@ -42,7 +42,7 @@ std::optional<ApiError> api_error(const Reply& reply);
 struct Params {
   std::vector<std::pair<std::string, std::string>> query;  ///< percent-encoded into the target
   std::optional<nlohmann::json> body;                      ///< sent as application/json
-  const Secret* bearer = nullptr;                          ///< `Authorization: Bearer` when set
+  const core::Secret* bearer = nullptr;                    ///< `Authorization: Bearer` when set
 };
 
 /// The outcome of a call: `value` when the answer was 2xx and decoded; else `reply` says what
@@ -71,7 +71,7 @@ struct StatusReply {
 /// POST /api/v1/auth/universal-auth/login, and POST /api/v1/auth/token/renew (the same shape).
 struct LoginReply {
   Reply reply;                          ///< body wiped on 2xx (it may hold a token)
-  std::optional<Secret> access_token;   ///< set on 200 with a non-empty accessToken
+  std::optional<core::Secret> access_token;   ///< set on 200 with a non-empty accessToken
   std::int64_t expires_in = 0;          ///< seconds
   std::int64_t max_ttl = 0;             ///< accessTokenMaxTTL, seconds; 0 = none given
   bool locked = false;                  ///< 401 "temporarily locked" (lockout after wrong secrets)
@@ -88,10 +88,10 @@ struct SecretQuery {
 
 /// GET /api/v3/secrets/raw/{key}.
 struct SecretReply {
-  Reply reply;                  ///< body wiped when it held a secret
-  bool found = false;           ///< 200 with a `secret` object
-  std::optional<Secret> value;  ///< secret.secretValue
-  std::string secret_key;       ///< secret.secretKey as returned
+  Reply reply;                        ///< body wiped when it held a secret
+  bool found = false;                 ///< 200 with a `secret` object
+  std::optional<core::Secret> value;  ///< secret.secretValue
+  std::string secret_key;             ///< secret.secretKey as returned
 };
 
 /// The client. Cheap to construct; calls may run one after another on the same executor.
@@ -123,13 +123,13 @@ class Client {
 
   net::awaitable<StatusReply> status(clock::time_point deadline);
   /// Exactly one login attempt: never retried (three wrong secrets lock the identity).
-  net::awaitable<LoginReply> login(const Secret& client_id, const Secret& client_secret,
+  net::awaitable<LoginReply> login(const core::Secret& client_id, const core::Secret& client_secret,
                                    clock::time_point deadline);
   /// Renews an access token (Infisical answers in the login's shape, usually with the same token).
-  net::awaitable<LoginReply> renew(const Secret& access_token, clock::time_point deadline);
+  net::awaitable<LoginReply> renew(const core::Secret& access_token, clock::time_point deadline);
   /// Revokes an access token; true on 200.
-  net::awaitable<bool> revoke(const Secret& access_token, clock::time_point deadline);
-  net::awaitable<SecretReply> get_secret(const Secret& access_token, const SecretQuery& query,
+  net::awaitable<bool> revoke(const core::Secret& access_token, clock::time_point deadline);
+  net::awaitable<SecretReply> get_secret(const core::Secret& access_token, const SecretQuery& query,
                                          clock::time_point deadline);
 
  private:

@@ -42,7 +42,7 @@ std::string failure_text(const LoginReply& r) {
 
 }  // namespace
 
-TokenKeeper::TokenKeeper(const config::Config& cfg, CredentialStore& service_token, net_token::AutoAuth& auth)
+TokenKeeper::TokenKeeper(const config::Config& cfg, core::CredentialStore& service_token, net_token::AutoAuth& auth)
     : cfg_(cfg),
       service_token_(service_token),
       auth_(auth),
@@ -160,7 +160,7 @@ net::awaitable<void> TokenKeeper::step() {
   }
 }
 
-net::awaitable<bool> TokenKeeper::login(const ServiceToken& identity) {
+net::awaitable<bool> TokenKeeper::login(const core::ServiceToken& identity) {
   set_state("logging in", auth_.token.status().reason);
   auto s = auth_.token.status();
   ++s.login_attempts;

@@ -23,7 +23,7 @@ namespace vp::infisical {
 class TokenKeeper {
  public:
   /// `service_token` and `auth` must outlive the keeper. Builds its own TLS context from the config.
-  TokenKeeper(const config::Config& cfg, CredentialStore& service_token, net_token::AutoAuth& auth);
+  TokenKeeper(const config::Config& cfg, core::CredentialStore& service_token, net_token::AutoAuth& auth);
   ~TokenKeeper();
   TokenKeeper(const TokenKeeper&) = delete;
   TokenKeeper& operator=(const TokenKeeper&) = delete;
@@ -38,14 +38,14 @@ class TokenKeeper {
  private:
   net::awaitable<void> run();
   net::awaitable<void> step();
-  net::awaitable<bool> login(const ServiceToken& identity);
+  net::awaitable<bool> login(const core::ServiceToken& identity);
   net::awaitable<bool> renew(const net_token::AccessToken& token);
   net::awaitable<void> sleep_until(std::chrono::steady_clock::time_point t);
   net_http::Endpoint endpoint() const;
   void set_state(std::string state, std::string reason = {}, bool stalled = false);
 
   const config::Config& cfg_;
-  CredentialStore& service_token_;
+  core::CredentialStore& service_token_;
   net_token::AutoAuth& auth_;
   std::shared_ptr<ssl::context> tls_;
 

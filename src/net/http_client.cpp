@@ -41,7 +41,7 @@ net::awaitable<Reply> exchange(Stream& stream, http::request<http::string_body>&
                                const std::string& where) {
   stream.expires_at(deadline);
   auto [wec, wn] = co_await http::async_write(stream, req, as_tuple(use_awaitable));
-  wipe(req.body());  // a login body holds the client secret
+  core::wipe(req.body());  // a login body holds the client secret
   if (wec)
     co_return failed(wec == beast::error::timeout ? Failure::timeout : Failure::send,
                      "sending to " + where + ": " + timeout_or(wec));
@@ -78,7 +78,7 @@ http::request<http::string_body> build(const Endpoint& e, Request& request) {
   req.set(http::field::connection, "close");
   if (!request.content_type.empty()) req.set(http::field::content_type, request.content_type);
   req.body() = std::move(request.body);
-  wipe(request.body);
+  core::wipe(request.body);
   if (!req.body().empty() || request.method == http::verb::post || request.method == http::verb::put ||
       request.method == http::verb::patch)
     req.prepare_payload();
@@ -219,22 +219,11 @@ std::string Reply::header(std::string_view name) const {
 }
 
 core::Diagnosis Reply::diagnosis() const {
-  auto field = [&](std::string_view name) {
-    auto it = headers.find(name);
-    return it == headers.end() ? std::string_view() : std::string_view(it->value());
-  };
-  std::string_view b = body;
-  core::ResponseFacts facts{.status = status,
-                            .location = field("Location"),
-                            .content_type = field("Content-Type"),
-                            .cf_mitigated = field("cf-mitigated"),
-                            .server = field("Server"),
-                            .has_cf_ray = headers.find("cf-ray") != headers.end(),
-                            .body = b.substr(0, 64 * 1024)};
-  return core::classify(facts);
+  // The classifier looks at the start of a body, as the proxy does (core::peek_limit).
+  return core::classify(core::response_facts(status, headers, std::string_view(body).substr(0, 64 * 1024)));
 }
 
-Request Request::get(std::string target, const Secret* bearer) {
+Request Request::get(std::string target, const core::Secret* bearer) {
   Request r;
   r.target = std::move(target);
   r.bearer = bearer;
@@ -266,7 +255,7 @@ net::awaitable<Reply> send(net::any_io_executor ex, Endpoint e, Request request,
     r = co_await send_plain(ex, e, t, req, where);
   else
     r = co_await send_tls(ex, e, t, req, where);
-  wipe(req.body());
+  core::wipe(req.body());
   co_return r;
 }
 

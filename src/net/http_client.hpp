@@ -39,7 +39,7 @@ struct Endpoint {
   std::shared_ptr<ssl::context> tls;        ///< required for https (net_tls::make_client_context)
   std::string user_agent;                   ///< empty: "vault-proxy/<version>"
   /// Cloudflare Access service token to add (talking to the upstream directly); null: none.
-  std::shared_ptr<const ServiceToken> service_token;
+  std::shared_ptr<const core::ServiceToken> service_token;
 
   /// `Host` value: host (bracketed if IPv6) with `:port` unless it is the scheme's default.
   std::string host_header() const;
@@ -79,11 +79,11 @@ struct Request {
   std::string target = "/";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type;
-  std::string body;                 ///< wiped after it is sent
-  const Secret* bearer = nullptr;   ///< `Authorization: Bearer <token>` when set
+  std::string body;                      ///< wiped after it is sent
+  const core::Secret* bearer = nullptr;  ///< `Authorization: Bearer <token>` when set
 
   /// GET `target`.
-  static Request get(std::string target, const Secret* bearer = nullptr);
+  static Request get(std::string target, const core::Secret* bearer = nullptr);
   /// POST `target` with a JSON body.
   static Request post_json(std::string target, std::string body);
 };

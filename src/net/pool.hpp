@@ -1,7 +1,7 @@
 #pragma once
 // BasicPool: a per-worker LIFO pool of idle keep-alive connections, generic over the connection
 // type so that its rules (expiry, size limit, refusal of a connection with unread bytes, LIFO
-// order) are tested without sockets (tests/unit/pool_test.cpp). A pool belongs to one io_context
+// order) are tested without sockets (tests/unit/net/pool_test.cpp). A pool belongs to one io_context
 // thread and is not thread-safe by design; there is no lock on the request path.
 //
 // The Policy supplies what needs the real connection:
@@ -16,7 +16,7 @@
 #include <memory>
 #include <vector>
 
-namespace vp::upstream {
+namespace vp::net_upstream {
 
 using clock = std::chrono::steady_clock;
 
@@ -99,4 +99,4 @@ class BasicPool {
   std::vector<std::unique_ptr<Conn>> idle_;
 };
 
-}  // namespace vp::upstream
+}  // namespace vp::net_upstream

@@ -48,7 +48,7 @@ std::shared_ptr<ssl::context> make_client_context(const std::optional<std::strin
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   // No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates the two 17 KiB record buffers around
   // every record, which showed as malloc/free at the top of the profile. The pool frees the
-  // buffers of connections that go idle instead (upstream::Pool::give_back).
+  // buffers of connections that go idle instead (net_upstream::Pool::give_back).
   // The proxy's stream lets OpenSSL read the socket itself (net/tls_stream.hpp): without read-ahead
   // it reads each record in two system calls, its 5-byte header and then its body.
   SSL_CTX_set_read_ahead(native, 1);

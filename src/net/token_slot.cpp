@@ -12,7 +12,7 @@ std::shared_ptr<const AccessToken> TokenSlot::usable(clock::time_point now) cons
   return t && core::token_usable(t->times, now) ? t : nullptr;
 }
 
-void TokenSlot::install(Secret value, core::TokenTimes times, bool same_version) {
+void TokenSlot::install(core::Secret value, core::TokenTimes times, bool same_version) {
   auto t = std::make_shared<AccessToken>();
   t->value = std::move(value);
   t->times = times;
@@ -78,7 +78,7 @@ void TokenSlot::set_status(KeeperStatus s) {
   status_ = std::move(s);
 }
 
-Secret make_local_token() {
+core::Secret make_local_token() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot generate the local token");
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -95,7 +95,7 @@ Secret make_local_token() {
   }
   if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63];
   OPENSSL_cleanse(bytes, sizeof bytes);
-  return Secret(std::move(out));
+  return core::Secret(std::move(out));
 }
 
 }  // namespace vp::net_token

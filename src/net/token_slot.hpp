@@ -24,7 +24,7 @@ using clock = std::chrono::steady_clock;
 
 /// One access token as the vault issued it.
 struct AccessToken {
-  Secret value;
+  core::Secret value;
   core::TokenTimes times;
   std::uint64_t version = 0;  ///< increments with every login (a renew keeps it)
 };
@@ -50,7 +50,7 @@ class TokenSlot {
   std::shared_ptr<const AccessToken> usable(clock::time_point now = clock::now()) const;
 
   /// Installs a token from a login (new version) or a renew (`same_version`: the same token, new times).
-  void install(Secret value, core::TokenTimes times, bool same_version = false);
+  void install(core::Secret value, core::TokenTimes times, bool same_version = false);
   /// Forgets the token (it was refused upstream or expired), if it is still version `version`.
   void drop(std::uint64_t version);
 
@@ -84,12 +84,12 @@ class TokenSlot {
 
 /// Everything auto-auth shares between the keeper and the request path.
 struct AutoAuth {
-  CredentialStore identity;  ///< INFISICAL_MCP_CLIENT_ID / _SECRET (ServiceToken holds any id/secret pair)
-  Secret local_token;        ///< the placeholder clients hold; never sent upstream
+  core::CredentialStore identity;  ///< INFISICAL_MCP_CLIENT_ID / _SECRET (ServiceToken holds any id/secret pair)
+  core::Secret local_token;        ///< the placeholder clients hold; never sent upstream
   TokenSlot token;
 };
 
 /// A new random placeholder: "vpl_" and 43 base64url characters (256 bits from the OS's CSPRNG).
-Secret make_local_token();
+core::Secret make_local_token();
 
 }  // namespace vp::net_token

@@ -4,7 +4,7 @@
 
 #include <sys/socket.h>
 
-namespace vp::upstream {
+namespace vp::net_upstream {
 
 // An HTTP/1.1 response carries nothing that ties it to its request: bytes an upstream sends
 // between responses would be read as the answer to the next request on that connection, and every
@@ -28,8 +28,8 @@ bool peer_closed(tcp::socket& socket) {
   return errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
-bool ConnectionPolicy::peer_closed(Connection& c) { return upstream::peer_closed(c.stream.socket()); }
-bool ConnectionPolicy::has_unread(Connection& c) { return upstream::has_unread(c); }
+bool ConnectionPolicy::peer_closed(Connection& c) { return net_upstream::peer_closed(c.stream.socket()); }
+bool ConnectionPolicy::has_unread(Connection& c) { return net_upstream::has_unread(c); }
 
 void ConnectionPolicy::set_lean(Connection& c, bool lean) {
   SSL* ssl = c.stream.native_handle();
@@ -52,16 +52,18 @@ ConnectResult failure(const net_connect::Report& r, const net_connect::Target& t
   const std::string where = t.where();
   switch (r.failed) {
     case Step::resolve:
-      return {nullptr, ErrorCode::upstream_connect,
+      return {nullptr, core::ErrorCode::upstream_connect,
               r.timed_out ? "resolving " + where + " timed out" : "resolving " + t.dial_host + ": " + r.reason};
     case Step::connect:
-      return {nullptr, ErrorCode::upstream_connect,
+      return {nullptr, core::ErrorCode::upstream_connect,
               "connect " + where + ": " + (r.timed_out ? std::string("timed out") : r.reason)};
     case Step::tls_setup:
-      return {nullptr, ErrorCode::upstream_tls, r.reason};
+      return {nullptr, core::ErrorCode::upstream_tls, r.reason};
     case Step::handshake:
-      if (r.timed_out) return {nullptr, ErrorCode::upstream_timeout, "TLS handshake with " + where + " timed out"};
-      return {nullptr, ErrorCode::upstream_tls, "TLS handshake with " + t.host + " (" + where + "): " + r.reason};
+      if (r.timed_out)
+        return {nullptr, core::ErrorCode::upstream_timeout, "TLS handshake with " + where + " timed out"};
+      return {nullptr, core::ErrorCode::upstream_tls,
+              "TLS handshake with " + t.host + " (" + where + "): " + r.reason};
     case Step::done:
       break;
   }
@@ -82,4 +84,4 @@ net::awaitable<ConnectResult> Pool::connect() {
   co_return r;
 }
 
-}  // namespace vp::upstream
+}  // namespace vp::net_upstream

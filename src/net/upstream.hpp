@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace vp::upstream {
+namespace vp::net_upstream {
 
 /// One TLS connection to the upstream and the bytes read past the last response.
 struct Connection {
@@ -40,7 +40,7 @@ struct Connection {
 /// The outcome of connect(): a connection, or the error and an operator-facing reason.
 struct ConnectResult {
   std::unique_ptr<Connection> connection;
-  std::optional<ErrorCode> error;
+  std::optional<core::ErrorCode> error;
   std::string detail;  ///< e.g. "connect 127.0.0.1:8443: Connection refused"
 };
 
@@ -72,4 +72,4 @@ bool peer_closed(tcp::socket& socket);
 /// would return them without touching the socket.
 bool has_unread(Connection& c);
 
-}  // namespace vp::upstream
+}  // namespace vp::net_upstream

@@ -30,7 +30,7 @@ std::string refusal_body(std::string_view message) {
 // Reads a whole request body of at most `limit` bytes; nullopt when it is longer or broken. Every
 // byte goes straight into storage reserved up front and is wiped with it: it holds a secret.
 template <class Protocol>
-net::awaitable<std::optional<Secret>> Session<Protocol>::read_small_body(http::request_parser<http::buffer_body>& req_p,
+net::awaitable<std::optional<core::Secret>> Session<Protocol>::read_small_body(http::request_parser<http::buffer_body>& req_p,
                                                                          std::size_t limit) {
   std::string body;
   body.reserve(limit);
@@ -45,17 +45,17 @@ net::awaitable<std::optional<Secret>> Session<Protocol>::read_small_body(http::r
     auto [ec, n] = co_await http::async_read_some(client_, cbuf_, req_p, as_tuple(use_awaitable));
     body.resize(limit - req.body().size);
     if (ec && ec != http::error::need_buffer) {
-      wipe(body);
+      core::wipe(body);
       co_return std::nullopt;
     }
   }
   req.body().data = nullptr;
   req.body().size = 0;
   if (!req_p.is_done()) {
-    wipe(body);
+    core::wipe(body);
     co_return std::nullopt;
   }
-  co_return Secret(std::move(body));
+  co_return core::Secret(std::move(body));
 }
 
 template <class Protocol>
@@ -68,14 +68,14 @@ net::awaitable<Outcome> Session<Protocol>::answer_auth_call(http::request_parser
   auto body = co_await read_small_body(req_p, auth_body_limit);
   if (!body) {
     co_return co_await respond_error(
-        ErrorCode::bad_request,
+        core::ErrorCode::bad_request,
         fmt::format("vault-proxy refused the auth call: its body is broken or over {} bytes", auth_body_limit), version,
         false, rec);
   }
   core::LocalAnswer answer;
   if (call == core::AuthCall::login) {
     auto identity = auth.identity.current();
-    static const Secret none;
+    static const core::Secret none;
     answer = core::answer_login(body->reveal(), identity ? identity->client_id : none,
                                 identity ? identity->client_secret : none, auth.local_token);
   } else if (auto a = core::answer_token_call(call, body->reveal(), auth.local_token)) {
@@ -97,7 +97,7 @@ net::awaitable<Outcome> Session<Protocol>::answer_auth_call(http::request_parser
   res.body() = std::move(answer.body);
   rec.diagnosis = answer.status == 200 ? "auto_auth_local" : "auto_auth_refused";
   auto out = co_await respond(res, keep_alive, rec);
-  wipe(res.body());
+  core::wipe(res.body());
   co_return out;
 }
 

@@ -1,5 +1,7 @@
 #include "proxy/dir_watch.hpp"
 
+#include "proxy/escaped.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -18,14 +20,7 @@ namespace {
 constexpr std::uint32_t watch_mask = IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE |
                                      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::warn("credential watch stopped: {}", ex.what());
-  }
-}
+constexpr LogEscaped watch_stopped{"credential watch stopped", spdlog::level::warn};
 
 }  // namespace
 
@@ -52,7 +47,7 @@ DirectoryWatch::~DirectoryWatch() { stop(); }
 
 void DirectoryWatch::start() {
   if (watched_.empty()) return;
-  net::co_spawn(fd_.get_executor(), read_loop(), log_exception);
+  net::co_spawn(fd_.get_executor(), read_loop(), watch_stopped);
 }
 
 void DirectoryWatch::stop() {
@@ -70,7 +65,7 @@ net::awaitable<void> DirectoryWatch::read_loop() {
     if (ec) co_return;  // closed at shutdown
     if (n == 0 || pending_) continue;
     pending_ = true;
-    net::co_spawn(fd_.get_executor(), debounce_loop(), log_exception);
+    net::co_spawn(fd_.get_executor(), debounce_loop(), watch_stopped);
   }
 }
 

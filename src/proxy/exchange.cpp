@@ -35,7 +35,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   }
   if (!prepare_request(x)) {
     // Nothing goes upstream without credentials; the unread body makes the connection unusable.
-    co_return co_await respond_error(ErrorCode::credentials_missing, {}, x.client_version,
+    co_return co_await respond_error(core::ErrorCode::credentials_missing, {}, x.client_version,
                                      x.client_keep_alive && !x.has_body, rec);
   }
   if (x.has_body && !x.waits_for_continue) {
@@ -76,7 +76,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
 
 // Counts, logs and records an upstream fault (the ready probe shows the last one).
 template <class Protocol>
-void Session<Protocol>::note_upstream_error(ErrorCode code, const std::string& detail, AccessRecord& rec) {
+void Session<Protocol>::note_upstream_error(core::ErrorCode code, const std::string& detail, AccessRecord& rec) {
   w_.shared.counters.upstream_errors.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn("upstream error {}: {}", code_name(code), detail);
   w_.shared.note_error(code_name(code), detail);
@@ -85,7 +85,7 @@ void Session<Protocol>::note_upstream_error(ErrorCode code, const std::string& d
 
 // An upstream fault before the client saw anything of the response: the client gets the error.
 template <class Protocol>
-net::awaitable<Next> Session<Protocol>::fail(Exchange& x, ErrorCode code, const std::string& detail) {
+net::awaitable<Next> Session<Protocol>::fail(Exchange& x, core::ErrorCode code, const std::string& detail) {
   note_upstream_error(code, detail, x.rec);
   co_return x.finish(co_await respond_error(code, {}, x.client_version, x.client_keep_alive && !x.has_body, x.rec));
 }
@@ -102,7 +102,7 @@ net::awaitable<Next> Session<Protocol>::take_access_token(Exchange& x) {
   auto status = auth.token.status();
   auto message = fmt::format("vault-proxy has no valid access token for the machine identity (auto-auth is {}{}{})",
                              status.state, status.reason.empty() ? "" : ": ", status.reason);
-  co_return x.finish(co_await respond_error(ErrorCode::token_unavailable, message, x.client_version,
+  co_return x.finish(co_await respond_error(core::ErrorCode::token_unavailable, message, x.client_version,
                                             x.client_keep_alive && !x.has_body, x.rec));
 }
 
@@ -210,8 +210,8 @@ net::awaitable<Next> Session<Protocol>::relay_request_body(Exchange& x) {
     // connection is discarded, and the client gets nothing more.
     if (auto ec = co_await read_piece(x)) {
       if (auto fault = core::body_fault(ec))
-        x.rec.error = code_name(*fault == core::BodyFault::too_large ? ErrorCode::header_too_large
-                                                                     : ErrorCode::bad_request);
+        x.rec.error = code_name(*fault == core::BodyFault::too_large ? core::ErrorCode::header_too_large
+                                                                     : core::ErrorCode::bad_request);
       co_return x.finish(Outcome::abort);
     }
     more = req.body().more;
@@ -219,7 +219,7 @@ net::awaitable<Next> Session<Protocol>::relay_request_body(Exchange& x) {
     const std::size_t nout = frame_piece(out, 0, relay_.data(), req.body().size, more, x.chunked_body);
     x.conn->stream.expires_after(t.body_inactivity);
     if (auto uec = co_await net_tls::write_all(x.conn->stream, std::span(out.data(), nout)))
-      co_return co_await fail(x, ErrorCode::upstream_closed, "sending request body: " + uec.message());
+      co_return co_await fail(x, core::ErrorCode::upstream_closed, "sending request body: " + uec.message());
   }
   co_return Next::proceed;
 }
@@ -236,9 +236,10 @@ net::awaitable<Next> Session<Protocol>::read_response_header(Exchange& x, int at
     auto hr = co_await read_header(x.conn->stream, x.conn->buffer, rp, header_limits);
     if (hr.result != HeaderRead::Result::ok) co_return co_await response_header_failed(x, hr, attempt);
     if (auto bad = core::check_framing_fields(rp.get()))
-      co_return co_await fail(x, ErrorCode::upstream_protocol, fmt::format("response header: {}", *bad));
+      co_return co_await fail(x, core::ErrorCode::upstream_protocol, fmt::format("response header: {}", *bad));
     const auto status = rp.get().result_int();
-    if (status == 101) co_return co_await fail(x, ErrorCode::upstream_protocol, "unexpected 101 Switching Protocols");
+    if (status == 101)
+      co_return co_await fail(x, core::ErrorCode::upstream_protocol, "unexpected 101 Switching Protocols");
     if (status >= 100 && status < 200) continue;
     x.rec.upstream_status = status;
     x.upstream_keep_alive = rp.keep_alive();
@@ -257,7 +258,7 @@ net::awaitable<Next> Session<Protocol>::response_header_failed(Exchange& x, cons
       why += "over the size limit";
     else
       why += hr.reason.empty() ? hr.ec.message() : std::string(hr.reason);
-    co_return co_await fail(x, ErrorCode::upstream_protocol, why);
+    co_return co_await fail(x, core::ErrorCode::upstream_protocol, why);
   }
   const core::Attempt a{.reused = x.reused,
                         .first = attempt == 0,
@@ -267,7 +268,7 @@ net::awaitable<Next> Session<Protocol>::response_header_failed(Exchange& x, cons
   if (core::is_disconnect(hr.ec) && core::retry_decision(core::AttemptFailure::closed_early, a))
     co_return Next::retry;
   const auto code = core::upstream_read_error(hr.ec);
-  if (code == ErrorCode::upstream_timeout)
+  if (code == core::ErrorCode::upstream_timeout)
     why = fmt::format("no response header within {} ms", w_.shared.cfg.timeouts.upstream_header.count());
   else
     why += hr.ec.message();
@@ -286,7 +287,8 @@ net::awaitable<Next> Session<Protocol>::read_error_body(Exchange& x) {
     x.conn->stream.expires_after(w_.shared.cfg.timeouts.body_inactivity);
     auto [ec, n] = co_await http::async_read_some(x.conn->stream, x.conn->buffer, rp, as_tuple(use_awaitable));
     if (ec && ec != http::error::need_buffer) {
-      const auto code = core::is_disconnect(ec) ? ErrorCode::upstream_closed : ErrorCode::upstream_protocol;
+      const auto code =
+          core::is_disconnect(ec) ? core::ErrorCode::upstream_closed : core::ErrorCode::upstream_protocol;
       co_return co_await fail(x, code, "reading error response body: " + ec.message());
     }
     x.peek.append(relay_.data(), relay_.size() - res.body().size);
@@ -425,7 +427,8 @@ net::awaitable<bool> Session<Protocol>::send_piece(Exchange& x, const char* data
 // after it, a reset: the client must not see a message that looks complete.
 template <class Protocol>
 net::awaitable<Next> Session<Protocol>::cut_short(Exchange& x, const error_code& ec) {
-  const ErrorCode code = core::body_fault(ec) ? ErrorCode::upstream_protocol : ErrorCode::upstream_closed;
+  const core::ErrorCode code =
+      core::body_fault(ec) ? core::ErrorCode::upstream_protocol : core::ErrorCode::upstream_closed;
   const std::string detail = "response body cut short: " + ec.message();
   if (!x.header_sent) co_return co_await fail(x, code, detail);
   note_upstream_error(code, detail, x.rec);

@@ -83,7 +83,7 @@ json status_json(Shared& shared) {
   }
   for (std::size_t i = 0; i < c.errors.size(); ++i) {
     auto n = c.errors[i].load(std::memory_order_relaxed);
-    if (n > 0) diagnoses[std::string(code_name(static_cast<ErrorCode>(i)))] = n;
+    if (n > 0) diagnoses[std::string(code_name(static_cast<core::ErrorCode>(i)))] = n;
   }
   json last = nullptr;
   {
@@ -178,7 +178,7 @@ net::awaitable<core::MetricsSnapshot> metrics_snapshot(Worker& here) {
     if (auto n = c.diagnoses[i].load(); n > 0 && !name.empty()) m.diagnoses.emplace_back(name, n);
   }
   for (std::size_t i = 0; i < c.errors.size(); ++i)
-    if (auto n = c.errors[i].load(); n > 0) m.diagnoses.emplace_back(code_name(static_cast<ErrorCode>(i)), n);
+    if (auto n = c.errors[i].load(); n > 0) m.diagnoses.emplace_back(code_name(static_cast<core::ErrorCode>(i)), n);
   m.upstream_errors = c.upstream_errors.load();
   for (std::size_t i = 0; i < core::latency_buckets; ++i) m.upstream_latency.counts[i] = c.upstream_latency[i].load();
   m.upstream_latency.sum_us = c.upstream_latency_sum_us.load();
@@ -254,14 +254,7 @@ net::awaitable<ProbeResult> probe_upstream(Worker& w) {
   if (r.upstream_status == 200) {
     r.ready = true;
   } else {
-    core::ResponseFacts facts{.status = r.upstream_status,
-                              .location = res[http::field::location],
-                              .content_type = res[http::field::content_type],
-                              .cf_mitigated = res["cf-mitigated"],
-                              .server = res[http::field::server],
-                              .has_cf_ray = res.count("cf-ray") > 0,
-                              .body = res.body()};
-    auto d = core::classify(facts);
+    auto d = core::classify(core::response_facts(r.upstream_status, res, res.body()));
     r.diagnosis = std::string(core::diagnosis_name(d));
     r.reason = fmt::format("the upstream answered {} to GET {} through Cloudflare Access{}{}",
                            r.upstream_status, shared.cfg.ready_probe_path,
@@ -279,10 +272,10 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     auto res = json_response(http::status::method_not_allowed,
                              {{"message", "local endpoints answer GET and HEAD only"},
-                              {"error", code_name(ErrorCode::method_not_allowed)}},
+                              {"error", code_name(core::ErrorCode::method_not_allowed)}},
                              req.version());
     res.set(http::field::allow, "GET, HEAD");
-    res.set("X-Vault-Proxy-Error", code_name(ErrorCode::method_not_allowed));
+    res.set("X-Vault-Proxy-Error", code_name(core::ErrorCode::method_not_allowed));
     co_return res;
   }
   if (name == "health") {
@@ -317,9 +310,9 @@ net::awaitable<http::response<http::string_body>> handle_local(Worker& w,
                            {{"message", fmt::format("vault-proxy has no local endpoint '{}'; try "
                                                     "/__vault-proxy/health, /__vault-proxy/ready, /__vault-proxy/status or /__vault-proxy/metrics",
                                                     std::string(path))},
-                            {"error", code_name(ErrorCode::not_found)}},
+                            {"error", code_name(core::ErrorCode::not_found)}},
                            req.version());
-  res.set("X-Vault-Proxy-Error", code_name(ErrorCode::not_found));
+  res.set("X-Vault-Proxy-Error", code_name(core::ErrorCode::not_found));
   co_return res;
 }
 

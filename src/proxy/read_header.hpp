@@ -27,8 +27,6 @@ struct HeaderRead {
   std::size_t bytes_read = 0;  ///< bytes received by this call (0: the peer sent nothing)
 };
 
-using core::HeaderLimits;
-
 struct NoOp {
   void operator()() const {}
 };
@@ -41,7 +39,7 @@ struct NoOp {
 /// that fills `buf` up to its max_size() without ending is `header_too_large`.
 template <class Stream, class Parser, class OnFirstByte = NoOp>
 net::awaitable<HeaderRead> read_header(Stream& stream, beast::flat_buffer& buf, Parser& parser,
-                                       HeaderLimits limits, OnFirstByte on_first_byte = {}) {
+                                       core::HeaderLimits limits, OnFirstByte on_first_byte = {}) {
   HeaderRead out;
   core::HeaderScanner scanner(limits);
   bool started = false;

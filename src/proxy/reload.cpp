@@ -17,7 +17,7 @@ std::string issues_text(const std::vector<config::Issue>& issues) {
   return out;
 }
 
-std::string in_use(const ServiceToken* current, std::string_view noun) {
+std::string in_use(const core::ServiceToken* current, std::string_view noun) {
   if (current)
     return fmt::format("the {} in use (version {}, fingerprint {}) stays", noun, current->version,
                        current->fingerprint());
@@ -37,7 +37,7 @@ std::string_view reload_action_name(ReloadAction a) noexcept {
   return "?";
 }
 
-ReloadDecision decide_reload(const config::CredentialLoad& load, const ServiceToken* current, std::string_view noun) {
+ReloadDecision decide_reload(const config::CredentialLoad& load, const core::ServiceToken* current, std::string_view noun) {
   const auto& names = noun == service_token_noun ? config::service_token_names() : config::identity_names();
   if (load.token) {
     if (current && current->fingerprint() == load.token->fingerprint() && current->source == load.token->source)
@@ -74,7 +74,7 @@ ReloadDecision CredentialReloader::reload(std::string_view trigger) {
 }
 
 ReloadDecision CredentialReloader::reload_pair(std::string_view trigger, const config::CredentialNames& names,
-                                               CredentialStore& store, std::string_view noun) {
+                                               core::CredentialStore& store, std::string_view noun) {
   auto load = config::load_credentials(env_, names);
   auto current = store.current();
   auto decision = decide_reload(load, current.get(), noun);

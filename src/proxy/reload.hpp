@@ -33,7 +33,7 @@ struct ReloadDecision {
 /// `noun` names the pair in messages: service_token_noun or identity_noun.
 inline constexpr std::string_view service_token_noun = "service token";
 inline constexpr std::string_view identity_noun = "identity credentials";
-ReloadDecision decide_reload(const config::CredentialLoad& load, const ServiceToken* current,
+ReloadDecision decide_reload(const config::CredentialLoad& load, const core::ServiceToken* current,
                              std::string_view noun = service_token_noun);
 
 /// Re-reads the token from its file sources and installs it when it changed. Not thread-safe:
@@ -50,7 +50,7 @@ class CredentialReloader {
   const std::vector<std::string>& watch_dirs() const noexcept { return dirs_; }
 
  private:
-  ReloadDecision reload_pair(std::string_view trigger, const config::CredentialNames& names, CredentialStore& store,
+  ReloadDecision reload_pair(std::string_view trigger, const config::CredentialNames& names, core::CredentialStore& store,
                              std::string_view noun);
 
   config::Env env_;

@@ -3,6 +3,7 @@
 #include "net/port_owner.hpp"
 #include "net/tls.hpp"
 #include "proxy/dir_watch.hpp"
+#include "proxy/escaped.hpp"
 #include "proxy/reload.hpp"
 #include "proxy/worker.hpp"
 #include "proxy/workers.hpp"
@@ -36,14 +37,9 @@ net::awaitable<void> refuse_overloaded(Socket socket) {
   socket.close(ignored);
 }
 
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    spdlog::error("session ended by an internal error: {}", x.what());
-  }
-}
+constexpr LogEscaped session_failed{"session ended by an internal error"};
+constexpr LogEscaped accept_failed{"accept loop stopped by an internal error"};
+constexpr LogEscaped drain_failed{"drain stopped by an internal error"};
 
 std::string random_token() {
   unsigned char bytes[24];
@@ -60,7 +56,7 @@ std::string random_token() {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const config::Config& c, CredentialStore& cr, net_token::AutoAuth* auto_auth)
+  Impl(const config::Config& c, core::CredentialStore& cr, net_token::AutoAuth* auto_auth)
       : cfg(c), shared(c, cr, net_tls::make_client_context(c.ca_file)) {
     shared.auto_auth = auto_auth;
     shared.workers = decide_workers(c.threads);
@@ -154,13 +150,13 @@ net::awaitable<void> Server::Impl::accept_loop(Acceptor& a) {
       continue;
     }
     if (shared.connections.load(std::memory_order_relaxed) >= cfg.max_connections) {
-      net::co_spawn(w.ioc, refuse_overloaded(std::move(socket)), log_exception);
+      net::co_spawn(w.ioc, refuse_overloaded(std::move(socket)), session_failed);
       continue;
     }
     shared.connections.fetch_add(1, std::memory_order_relaxed);
     net::co_spawn(w.ioc, run_session(w, std::move(socket)), [this](std::exception_ptr e) {
       shared.connections.fetch_sub(1, std::memory_order_relaxed);
-      log_exception(e);
+      session_failed(e);
     });
   }
 }
@@ -191,7 +187,7 @@ void Server::Impl::begin_drain() {
     if (shared.connections.load() > 0)
       spdlog::warn("shutdown grace period over: closing {} connection(s)", shared.connections.load());
     finish();
-  }, log_exception);
+  }, drain_failed);
 }
 
 void Server::Impl::finish() {
@@ -199,7 +195,7 @@ void Server::Impl::finish() {
   control.stop();
 }
 
-Server::Server(const config::Config& cfg, CredentialStore& creds, net_token::AutoAuth* auto_auth)
+Server::Server(const config::Config& cfg, core::CredentialStore& creds, net_token::AutoAuth* auto_auth)
     : impl_(std::make_unique<Impl>(cfg, creds, auto_auth)) {}
 
 Server::~Server() {
@@ -323,8 +319,8 @@ void Server::run() {
       wp->ioc.run();
     });
   }
-  net::co_spawn(im.control, im.accept_loop(im.acceptor), log_exception);
-  if (im.unix_bound) net::co_spawn(im.control, im.accept_loop(im.unix_acceptor), log_exception);
+  net::co_spawn(im.control, im.accept_loop(im.acceptor), accept_failed);
+  if (im.unix_bound) net::co_spawn(im.control, im.accept_loop(im.unix_acceptor), accept_failed);
   // Posted after the accept loops, so it runs once they wait in accept.
   net::post(im.control, [&im] {
     im.maybe_ready();

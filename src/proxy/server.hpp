@@ -33,7 +33,7 @@ class Server {
  public:
   /// Builds the TLS context and workers. Throws std::runtime_error on a bad CA file. `auto_auth`,
   /// when given, turns auto-auth on for the request path (it must outlive the server).
-  Server(const config::Config& cfg, CredentialStore& creds, net_token::AutoAuth* auto_auth = nullptr);
+  Server(const config::Config& cfg, core::CredentialStore& creds, net_token::AutoAuth* auto_auth = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

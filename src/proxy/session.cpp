@@ -98,12 +98,12 @@ net::awaitable<void> Session<Protocol>::run() {
       w_.shared.counters.refused.fetch_add(1, std::memory_order_relaxed);
       // The message is built before the co_await: GCC 12 destroys temporaries of a conditional
       // expression in a co_await operand twice.
-      ErrorCode code = ErrorCode::bad_request;
+      core::ErrorCode code = core::ErrorCode::bad_request;
       std::string message;
       if (hr.result == HeaderRead::Result::line_too_long) {
-        code = ErrorCode::uri_too_long;
+        code = core::ErrorCode::uri_too_long;
       } else if (hr.result == HeaderRead::Result::header_too_large) {
-        code = ErrorCode::header_too_large;
+        code = core::ErrorCode::header_too_large;
       } else {
         message = fmt::format("vault-proxy refused a malformed request: {}",
                               hr.reason.empty() ? ec.message() : std::string(hr.reason));
@@ -185,7 +185,7 @@ net::awaitable<Outcome> Session<Protocol>::respond(http::response<http::string_b
 }
 
 template <class Protocol>
-net::awaitable<Outcome> Session<Protocol>::respond_error(ErrorCode code, std::string_view message,
+net::awaitable<Outcome> Session<Protocol>::respond_error(core::ErrorCode code, std::string_view message,
                                                unsigned version, bool keep_alive,
                                                AccessRecord& rec) {
   http::response<http::string_body> res{static_cast<http::status>(status_for(code)),
@@ -193,7 +193,8 @@ net::awaitable<Outcome> Session<Protocol>::respond_error(ErrorCode code, std::st
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
   res.set("X-Vault-Proxy-Error", code_name(code));
-  if (code == ErrorCode::method_not_allowed) res.set(http::field::allow, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+  if (code == core::ErrorCode::method_not_allowed)
+    res.set(http::field::allow, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
   res.set("X-Vault-Proxy-Diagnosis", code_name(code));
   res.body() = error_body(code, message.empty() ? default_message(code) : message);
   rec.error = code_name(code);
@@ -209,15 +210,15 @@ net::awaitable<Outcome> Session<Protocol>::refuse_body(core::BodyFault fault, co
   w_.shared.counters.refused.fetch_add(1, std::memory_order_relaxed);
   if (fault == core::BodyFault::too_large) {
     co_return co_await respond_error(
-        ErrorCode::header_too_large,
+        core::ErrorCode::header_too_large,
         fmt::format("vault-proxy refused the request body: a chunk-size line or the trailer section "
                     "is over {} bytes",
                     core::read_buffer_limit),
         version, false, rec);
   }
   co_return co_await respond_error(
-      ErrorCode::bad_request, fmt::format("vault-proxy refused a malformed request body: {}", ec.message()), version,
-      false, rec);
+      core::ErrorCode::bad_request,
+      fmt::format("vault-proxy refused a malformed request body: {}", ec.message()), version, false, rec);
 }
 
 template class Session<tcp>;

@@ -52,7 +52,7 @@ struct Exchange {
   const bool idempotent;
   const bool is_head;
   bool waits_for_continue = false;  ///< Expect: 100-continue from an HTTP/1.1 client
-  std::shared_ptr<const ServiceToken> token;  ///< held while the header may be (re)sent
+  std::shared_ptr<const core::ServiceToken> token;  ///< held while the header may be (re)sent
   core::Injection injection;  ///< written into the header's bytes (core::InjectInto::wire)
   bool holding = false;             ///< relay_ holds a body piece not yet sent upstream
 
@@ -60,7 +60,7 @@ struct Exchange {
   /// (a request in flight finishes with the token it started with); null otherwise.
   std::shared_ptr<const net_token::AccessToken> access;
 
-  std::unique_ptr<upstream::Connection> conn;
+  std::unique_ptr<net_upstream::Connection> conn;
   bool reused = false;  ///< conn came from the pool
   std::optional<http::response_parser<http::buffer_body>> res_p;
   core::ResponseFraming framing;  ///< the response's, as parsed with its header
@@ -92,7 +92,7 @@ class Session {
 
   // session.cpp
   net::awaitable<Outcome> serve_one(http::request_parser<http::buffer_body>& req_p);
-  net::awaitable<Outcome> respond_error(ErrorCode code, std::string_view message, unsigned version,
+  net::awaitable<Outcome> respond_error(core::ErrorCode code, std::string_view message, unsigned version,
                                         bool keep_alive, AccessRecord& rec);
   net::awaitable<Outcome> respond(http::response<http::string_body>& res, bool keep_alive,
                                   AccessRecord& rec);
@@ -104,7 +104,7 @@ class Session {
   // auth_calls.cpp: auto-auth's local answers to the Infisical auth endpoints.
   net::awaitable<Outcome> answer_auth_call(http::request_parser<http::buffer_body>& req_p, core::AuthCall call,
                                            AccessRecord& rec);
-  net::awaitable<std::optional<Secret>> read_small_body(http::request_parser<http::buffer_body>& req_p,
+  net::awaitable<std::optional<core::Secret>> read_small_body(http::request_parser<http::buffer_body>& req_p,
                                                         std::size_t limit);
 
   // exchange.cpp: forward() and its steps, in the order they run.
@@ -124,8 +124,8 @@ class Session {
   net::awaitable<Next> relay_parsed_body(Exchange& x);
   net::awaitable<bool> send_piece(Exchange& x, const char* data, std::size_t size, bool more);
   net::awaitable<Next> cut_short(Exchange& x, const error_code& ec);
-  net::awaitable<Next> fail(Exchange& x, ErrorCode code, const std::string& detail);
-  void note_upstream_error(ErrorCode code, const std::string& detail, AccessRecord& rec);
+  net::awaitable<Next> fail(Exchange& x, core::ErrorCode code, const std::string& detail);
+  void note_upstream_error(core::ErrorCode code, const std::string& detail, AccessRecord& rec);
 
   // Appends a body piece to `out` framed for its receiver: as it is for a Content-Length (or
   // close-delimited) body; for a chunked one as a chunk, with the last chunk after the final piece.

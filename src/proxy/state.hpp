@@ -26,7 +26,7 @@ namespace vp::proxy {
 struct Worker;
 
 inline constexpr std::size_t diagnosis_count = static_cast<std::size_t>(core::Diagnosis::upstream_server_error) + 1;
-inline constexpr std::size_t error_code_count = static_cast<std::size_t>(ErrorCode::internal) + 1;
+inline constexpr std::size_t error_code_count = static_cast<std::size_t>(core::ErrorCode::internal) + 1;
 
 /// The most recent error, for `vault-proxy status`.
 struct LastError {
@@ -84,11 +84,11 @@ struct ProbeResult {
 
 /// Everything a session needs that is not per-worker.
 struct Shared {
-  Shared(const config::Config& c, CredentialStore& cr, std::shared_ptr<ssl::context> t)
+  Shared(const config::Config& c, core::CredentialStore& cr, std::shared_ptr<ssl::context> t)
       : cfg(c), creds(cr), tls(std::move(t)), host_header(c.upstream.host_header()) {}
 
   const config::Config& cfg;
-  CredentialStore& creds;
+  core::CredentialStore& creds;
   std::shared_ptr<ssl::context> tls;
   std::string host_header;
   core::CheckPolicy policy;

@@ -95,7 +95,7 @@ struct Worker {
   std::unordered_set<SessionHandle*> sessions;
   BlockPool blocks;  // before ioc: session frames still pending in it give their blocks back
   net::io_context ioc{1};
-  upstream::Pool pool;
+  net_upstream::Pool pool;
   std::thread thread;
 
   /// Closes idle keep-alive connections; busy ones close after their current response.

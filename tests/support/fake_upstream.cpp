@@ -1,6 +1,7 @@
 #include "support/fake_upstream.hpp"
 
 #include "support/digest.hpp"
+#include "support/open_connections.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -76,7 +77,7 @@ struct FakeUpstream::Impl {
   std::atomic<std::size_t> n_connections{0};
   std::atomic<std::size_t> n_handshakes{0};
   std::atomic<std::size_t> n_failed_handshakes{0};
-  std::atomic<std::size_t> n_open{0};
+  OpenConnections open;
 
   Options options;
   ssl::context tls{ssl::context::tls_server};
@@ -207,17 +208,8 @@ struct FakeUpstream::Impl {
   }
 
   awaitable<void> session(std::shared_ptr<Stream> sp, std::uint64_t conn_id) {
-    ++n_open;
-    struct OpenGuard {
-      Impl& im;
-      ~OpenGuard() {
-        {
-          std::lock_guard lock(im.mu);
-          --im.n_open;
-        }
-        im.cv.notify_all();
-      }
-    } guard{*this};
+    open.opened();
+    OpenConnections::Guard closed(open);
     Stream& s = *sp;
 
     beast::get_lowest_layer(s).expires_after(std::chrono::seconds(10));
@@ -493,11 +485,10 @@ void FakeUpstream::clear_requests() {
 std::size_t FakeUpstream::connections() const noexcept { return impl_->n_connections; }
 std::size_t FakeUpstream::handshakes() const noexcept { return impl_->n_handshakes; }
 std::size_t FakeUpstream::failed_handshakes() const noexcept { return impl_->n_failed_handshakes; }
-std::size_t FakeUpstream::open_connections() const noexcept { return impl_->n_open; }
+std::size_t FakeUpstream::open_connections() const noexcept { return impl_->open.count(); }
 
 bool FakeUpstream::wait_for_open_connections_at_most(std::size_t n, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(impl_->mu);
-  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->n_open <= n; });
+  return impl_->open.wait_at_most(n, timeout);
 }
 
 }  // namespace vp::test

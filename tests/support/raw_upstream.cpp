@@ -1,5 +1,7 @@
 #include "support/raw_upstream.hpp"
 
+#include "support/open_connections.hpp"
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -45,7 +47,7 @@ struct RawUpstream::Impl {
   Handler handler;
   std::vector<RawRequest> recorded;
   std::size_t n_connections = 0;
-  std::size_t n_open = 0;
+  OpenConnections open;
   std::size_t n_unsolicited = 0;
 
   ssl::context tls{ssl::context::tls_server};
@@ -99,8 +101,8 @@ struct RawUpstream::Impl {
       {
         std::lock_guard lock(mu);
         ++n_connections;
-        ++n_open;
       }
+      open.opened();
       cv.notify_all();
       net::co_spawn(ioc, session(stream, next_id++), net::detached);
     }
@@ -132,16 +134,7 @@ struct RawUpstream::Impl {
   }
 
   net::awaitable<void> session(std::shared_ptr<Stream> sp, std::uint64_t id) {
-    struct Closed {
-      Impl& im;
-      ~Closed() {
-        {
-          std::lock_guard lock(im.mu);
-          --im.n_open;
-        }
-        im.cv.notify_all();
-      }
-    } closed{*this};
+    OpenConnections::Guard closed(open);
     Stream& s = *sp;
     auto& tcp_layer = beast::get_lowest_layer(s);
     tcp_layer.expires_after(std::chrono::seconds(10));
@@ -226,13 +219,11 @@ std::size_t RawUpstream::connections() const {
 }
 
 std::size_t RawUpstream::open_connections() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->n_open;
+  return impl_->open.count();
 }
 
 bool RawUpstream::wait_for_open_connections_at_most(std::size_t n, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(impl_->mu);
-  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->n_open <= n; });
+  return impl_->open.wait_at_most(n, timeout);
 }
 
 }  // namespace vp::test

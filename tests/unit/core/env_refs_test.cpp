@@ -56,5 +56,29 @@ TEST(EnvRefs, ListsEveryReferencedNameOnce) {
   EXPECT_EQ(e.unset, std::vector<std::string>{"A"});
 }
 
+TEST(EnvRefs, AWholeReferenceIsParsed) {
+  struct Case {
+    std::string_view text, name;
+    bool has_default;
+    std::string_view fallback;
+  };
+  for (const auto& c : {Case{"${A}", "A", false, ""}, Case{"${_a9}", "_a9", false, ""}, Case{"${A:-}", "A", true, ""},
+                        Case{"${A:-http://x:1/}", "A", true, "http://x:1/"}, Case{"${A:-${B}", "A", true, "${B"}}) {
+    SCOPED_TRACE(c.text);
+    auto r = parse_env_ref(c.text);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->name, c.name);
+    EXPECT_EQ(r->has_default, c.has_default);
+    EXPECT_EQ(r->fallback, c.fallback);
+  }
+}
+
+TEST(EnvRefs, AnythingButOneWholeReferenceIsNotParsed) {
+  for (std::string_view text : {"", "${}", "${1A}", "$A", "${A", "x${A}", "${A}x", "${A}${B}", "${A-b}", "${A:b}",
+                                "${A B}", "${A:-b}}", "${1${A}"}) {
+    EXPECT_FALSE(parse_env_ref(text)) << text;
+  }
+}
+
 }  // namespace
 }  // namespace vp::core

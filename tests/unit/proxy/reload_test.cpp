@@ -10,16 +10,16 @@
 namespace vp::proxy {
 namespace {
 
-ServiceToken token(std::string id, std::string secret, std::string source = "file (a, b)") {
-  ServiceToken t;
-  t.client_id = Secret(std::move(id));
-  t.client_secret = Secret(std::move(secret));
+core::ServiceToken token(std::string id, std::string secret, std::string source = "file (a, b)") {
+  core::ServiceToken t;
+  t.client_id = core::Secret(std::move(id));
+  t.client_secret = core::Secret(std::move(secret));
   t.source = std::move(source);
   t.version = 3;
   return t;
 }
 
-config::CredentialLoad loaded(ServiceToken t) {
+config::CredentialLoad loaded(core::ServiceToken t) {
   config::CredentialLoad l;
   l.token = std::move(t);
   return l;
@@ -36,7 +36,7 @@ TEST(DecideReload, Table) {
   struct Case {
     const char* name;
     config::CredentialLoad load;
-    const ServiceToken* current;
+    const core::ServiceToken* current;
     ReloadAction action;
     std::string_view says;
   };

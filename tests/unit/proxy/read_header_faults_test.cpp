@@ -61,7 +61,7 @@ void fail_at_every_step(const std::string& bytes, std::size_t read_size) {
     // Neither a disconnect nor a timeout: a client gets 400, an upstream read is upstream_protocol,
     // and no retry follows.
     EXPECT_FALSE(core::client_gone(r.read.ec));
-    EXPECT_EQ(core::upstream_read_error(r.read.ec), ErrorCode::upstream_protocol);
+    EXPECT_EQ(core::upstream_read_error(r.read.ec), core::ErrorCode::upstream_protocol);
   }
 }
 

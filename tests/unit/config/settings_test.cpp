@@ -1,9 +1,9 @@
-// The settings table: every row through each of its sources, the flags registered from it, and the
-// docs tables generated from it.
+// The settings table: every row through each of its sources, and the docs tables generated from it.
+// The flags registered from it are tested with the CLI (tests/unit/cli/config_flags_test.cpp).
 
-#include "cli/serve.hpp"
 #include "config/settings.hpp"
 #include "support/temp_dir.hpp"
+#include "unit/config/setting_values.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,45 +18,8 @@ namespace {
 
 using test::TempDir;
 using test::write_file;
-
-/// Two distinct valid values, each exactly as show() prints it back, and one invalid value.
-struct Values {
-  std::string a, b, bad;
-};
-
-/// Test values for every row; a row missing here fails EveryRowHasTestValues.
-std::map<std::string, Values, std::less<>> values_for(const TempDir& dir) {
-  std::string ca_a = dir.file("a.pem"), ca_b = dir.file("b.pem");
-  for (const auto& p : {ca_a, ca_b}) write_file(p, "-----BEGIN CERTIFICATE-----\n");
-  std::map<std::string, Values, std::less<>> v{
-      {"listen", {"::1", "10.0.0.2", "example.com"}},
-      {"port", {"1001", "1002", "70000"}},
-      {"upstream", {"https://a.example", "https://[::1]:8443", "http://vault.raxx.app"}},
-      {"connect_to", {"a.example:1", "[::1]:2", "no-port"}},
-      {"ca_file", {ca_a, ca_b, dir.file("missing.pem")}},
-      {"user_agent", {"ua-a", "ua b/2", "ua\r\nX-Evil: 1"}},
-      {"threads", {"1", "256", "257"}},
-      {"pool_size", {"0", "12", "100001"}},
-      {"max_connections", {"1", "22", "0"}},
-      {"log_format", {"json", "text", "xml"}},
-      {"log_level", {"debug", "critical", "loud"}},
-      {"access_log", {"false", "true", "yes"}},
-      {"pid_file", {"/run/a.pid", "/run/b.pid", ""}},
-      {"ready_probe_path", {"/a", "/v1/sys/health?standbyok=true", "api/status"}},
-      {"ready_cache_ms", {"1", "86400000", "0"}},
-      {"unix_socket", {"/run/a.sock", "/run/b.sock", ""}},
-      {"unix_socket_mode", {"0660", "0640", "0800"}},
-      {"capability", {"true", "false", "maybe"}},
-      {"capability_file", {"/run/a.cap", "/run/b.cap", ""}},
-      {"allowed_hosts", {"a.internal", "b.internal,c.internal", "bad host"}},
-      {"auto_auth", {"universal-auth", "off", "oauth"}},
-      {"local_token_file", {"/run/a.token", "/run/b.token", ""}},
-  };
-  // Every [timeouts] row is made by the same timeout<> helper: a duration from 1 ms to 24 h.
-  for (const auto& row : settings())
-    if (row.key.substr(0, 9) == "timeouts.") v.emplace(std::string(row.key), Values{"1", "86400000", "0"});
-  return v;
-}
+using test_values::Values;
+using test_values::values_for;
 
 enum class Source { flag, env, file };
 
@@ -237,60 +200,6 @@ TEST(SettingsTable, FlagsNotInTheTableAreIssues) {
     ASSERT_EQ(r.issues.size(), 1u) << format_issues(r.issues);
     EXPECT_EQ(r.issues[0].field, "'" + key + "' (command line)");
   }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The command-line flags are registered from the rows
-
-TEST(ConfigFlags, EveryRowWithAFlagIsAnOptionThatFillsFlags) {
-  TempDir dir;
-  auto values = values_for(dir);
-  CLI::App app;
-  Flags flags;
-  cli::add_config_flags(app, flags);
-  std::vector<std::string> args{"vault-proxy", "-c", "/etc/vp.toml"};
-  std::size_t with_flag = 0;
-  for (const auto& row : settings()) {
-    if (row.flag.empty()) continue;
-    ++with_flag;
-    const auto* opt = app.get_option_no_throw(std::string(row.flag));
-    ASSERT_NE(opt, nullptr) << row.flag;
-    EXPECT_EQ(opt->get_description(), flag_help(row));
-    EXPECT_NE(opt->get_description().find("env " + std::string(row.env)), std::string::npos);
-    EXPECT_NE(opt->get_description().find("default "), std::string::npos);
-    args.push_back(std::string(row.flag));
-    args.push_back(values.at(std::string(row.key)).a);
-  }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  app.parse(static_cast<int>(argv.size()), argv.data());
-  EXPECT_EQ(app.get_options().size(), with_flag + 2) << "--help, --config and one option per row with a flag";
-  EXPECT_EQ(flags.config_file, "/etc/vp.toml");
-  for (const auto& row : settings())
-    if (!row.flag.empty()) {
-      EXPECT_EQ(flags.values.at(std::string(row.key)), values.at(std::string(row.key)).a);
-    }
-
-  flags.config_file.reset();  // /etc/vp.toml does not exist
-  auto r = load(flags, map_env({}));
-  ASSERT_TRUE(r.config) << format_issues(r.issues);
-  for (const auto& row : settings())
-    if (!row.flag.empty()) {
-      EXPECT_EQ(row.show(*r.config), values.at(std::string(row.key)).a) << row.key;
-    }
-}
-
-TEST(ConfigFlags, ShortNamesAndTheConfigFlag) {
-  CLI::App app;
-  Flags flags;
-  cli::add_config_flags(app, flags);
-  std::vector<std::string> args{"vault-proxy", "-p", "8080", "--config", "x.toml"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  app.parse(static_cast<int>(argv.size()), argv.data());
-  EXPECT_EQ(flags.values.at("port"), "8080");
-  EXPECT_EQ(flags.config_file, "x.toml");
-  EXPECT_NE(app.get_option("--config")->get_description().find(config_env), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "unit/doctor_judge_table.hpp"
+#include "unit/cli/doctor_judge_table.hpp"
 
 namespace {
 

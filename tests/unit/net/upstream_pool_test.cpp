@@ -1,4 +1,4 @@
-// upstream::Pool: a connection on which bytes wait, or arrive while it idles, is never handed out
+// net_upstream::Pool: a connection on which bytes wait, or arrive while it idles, is never handed out
 // again (issue 11, item 5). Loopback TCP without TLS: the pool's checks look at the connection's
 // buffer, OpenSSL's (empty before a handshake) and the socket.
 
@@ -11,7 +11,7 @@
 
 #include <functional>
 
-namespace vp::upstream {
+namespace vp::net_upstream {
 namespace {
 
 class UpstreamPool : public ::testing::Test {
@@ -101,4 +101,4 @@ TEST_F(UpstreamPool, OnlyTheSpoiltConnectionIsDroppedTheNextOneIsHandedOut) {
 }
 
 }  // namespace
-}  // namespace vp::upstream
+}  // namespace vp::net_upstream

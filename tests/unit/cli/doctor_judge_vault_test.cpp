@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli/doctor_judge.hpp"
-#include "unit/doctor_judge_table.hpp"
+#include "unit/cli/doctor_judge_table.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-namespace vp::upstream {
+namespace vp::net_upstream {
 namespace {
 
 using namespace std::chrono_literals;
@@ -138,4 +138,4 @@ TEST(BasicPool, ClearDropsEveryIdleConnection) {
 }
 
 }  // namespace
-}  // namespace vp::upstream
+}  // namespace vp::net_upstream

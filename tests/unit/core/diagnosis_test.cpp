@@ -59,6 +59,24 @@ TEST(Classify, Table) {
   for (auto const& r : rows) EXPECT_EQ(classify(r.facts), r.want) << r.label;
 }
 
+TEST(ResponseFacts, FieldsAreFoundInAnyCasingAndTheBodyIsAViewNotACopy) {
+  http::fields f;
+  f.set("LOCATION", "https://x.cloudflareaccess.com/cdn-cgi/access/login");
+  f.set("content-TYPE", "text/html");
+  f.set("CF-Mitigated", "challenge");
+  const std::string body = "<html>Forbidden</html>";
+  auto facts = response_facts(403u, f, body);
+  EXPECT_EQ(facts.status, 403u);
+  EXPECT_EQ(facts.location, "https://x.cloudflareaccess.com/cdn-cgi/access/login");
+  EXPECT_EQ(facts.content_type, "text/html");
+  EXPECT_EQ(facts.cf_mitigated, "challenge");
+  EXPECT_EQ(facts.body.data(), body.data());
+
+  auto none = response_facts(502u, http::fields{}, {});
+  EXPECT_TRUE(none.location.empty() && none.content_type.empty() && none.cf_mitigated.empty() && none.body.empty());
+  EXPECT_EQ(classify(none), Diagnosis::upstream_server_error);
+}
+
 TEST(Classify, OnlyCloudflareAnswersAreReplaced) {
   EXPECT_TRUE(replaced_by_proxy(Diagnosis::cf_access_unauthenticated));
   EXPECT_TRUE(replaced_by_proxy(Diagnosis::cf_access_forbidden));

@@ -300,7 +300,7 @@ TEST(ProcStat, ThisProcessIsReadable) {
   EXPECT_EQ(self->uid, ::getuid());
   EXPECT_EQ(self->euid, ::geteuid());
   ASSERT_TRUE(self->exe);
-  EXPECT_NE(self->exe->find("vp_unit_tests"), std::string::npos) << *self->exe;
+  EXPECT_NE(self->exe->find("vp_unit_cli_tests"), std::string::npos) << *self->exe;
   EXPECT_FALSE(read_proc(dead_pid()));
 }
 

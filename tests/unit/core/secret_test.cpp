@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-namespace vp {
+namespace vp::core {
 namespace {
 
 TEST(Secret, FormatsAsRedactedWithLength) {
@@ -93,4 +93,4 @@ TEST(RedactionSet, GlobalSetScrubsAndClears) {
 }
 
 }  // namespace
-}  // namespace vp
+}  // namespace vp::core

@@ -114,7 +114,7 @@ TEST(EqualConstantTime, ComparesBytesAndLengths) {
 }
 
 TEST(BearerUse, OnlyTheExactPlaceholderIsReplaced) {
-  const Secret local("vpl_placeholder_0123456789");
+  const core::Secret local("vpl_placeholder_0123456789");
   struct Row {
     std::vector<std::string> values;
     BearerUse use;
@@ -140,7 +140,7 @@ TEST(BearerUse, OnlyTheExactPlaceholderIsReplaced) {
 }
 
 TEST(AnswerLogin, ThePlaceholderOnlyForTheIdentitysOwnCredentials) {
-  const Secret id("client-id-1"), secret("client-secret-1"), local("vpl_local");
+  const core::Secret id("client-id-1"), secret("client-secret-1"), local("vpl_local");
   auto body = [](std::string_view i, std::string_view s) {
     return nlohmann::json{{"clientId", i}, {"clientSecret", s}}.dump();
   };
@@ -159,11 +159,11 @@ TEST(AnswerLogin, ThePlaceholderOnlyForTheIdentitysOwnCredentials) {
     EXPECT_EQ(a.body.find("vpl_local"), std::string::npos) << b;
   }
   // With no identity loaded, even empty credentials are refused.
-  EXPECT_EQ(answer_login(body("", ""), Secret(), Secret(), local).status, 401u);
+  EXPECT_EQ(answer_login(body("", ""), core::Secret(), core::Secret(), local).status, 401u);
 }
 
 TEST(AnswerTokenCall, RenewAndRevokeOfThePlaceholderOnly) {
-  const Secret local("vpl_local");
+  const core::Secret local("vpl_local");
   auto body = nlohmann::json{{"accessToken", "vpl_local"}}.dump();
   auto renew = answer_token_call(AuthCall::renew, body, local);
   ASSERT_TRUE(renew);

@@ -38,9 +38,9 @@ TEST(Wire, RequestHeaderMatchesBeast) {
 // bytes (issue 17); that must be what rewrite_request followed by Beast's serializer writes, for
 // hostile headers too: every client copy of Host, User-Agent and CF-Access-* gone, one of each sent.
 TEST(Wire, InjectedFieldsWrittenWithTheBytesMatchRewriteRequest) {
-  ServiceToken tok;
-  tok.client_id = Secret("id-0123.access");
-  tok.client_secret = Secret("secret-0123");
+  core::ServiceToken tok;
+  tok.client_id = core::Secret("id-0123.access");
+  tok.client_secret = core::Secret("secret-0123");
   const std::vector<std::vector<std::pair<std::string, std::string>>> inputs{
       {{"Host", "127.0.0.1:2019"}, {"Accept", "*/*"}},
       {{"host", "a"}, {"HOST", "b"}, {"User-Agent", "curl"}, {"user-agent", "again"}},
@@ -50,9 +50,9 @@ TEST(Wire, InjectedFieldsWrittenWithTheBytesMatchRewriteRequest) {
       {{"authorization", "Bearer a"}, {"Authorization", "Bearer b"}},
       {},
   };
-  const Secret real("eyJreal.token");
-  for (const ServiceToken* token : {static_cast<const ServiceToken*>(&tok), static_cast<const ServiceToken*>(nullptr)})
-  for (const Secret* bearer : {static_cast<const Secret*>(nullptr), &real}) {
+  const core::Secret real("eyJreal.token");
+  for (const core::ServiceToken* token : {static_cast<const core::ServiceToken*>(&tok), static_cast<const core::ServiceToken*>(nullptr)})
+  for (const core::Secret* bearer : {static_cast<const core::Secret*>(nullptr), &real}) {
     const core::Injection inj{"vault.example.com", "vault-proxy/1", token, bearer};
     for (const auto& fields : inputs) {
       http::request_header<> req;
