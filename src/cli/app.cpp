@@ -4,6 +4,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/mcp_config.hpp"
 #include "cli/run.hpp"
+#include "cli/secret_cmd.hpp"
 #include "cli/serve.hpp"
 #include "cli/status.hpp"
 #include "cli/stop.hpp"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   add_status(app, exit_code);
   add_mcp_config(app, exit_code);
   add_doctor(app, exit_code);
+  add_secret(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
