@@ -2,6 +2,7 @@
 
 #include "cli/doctor.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/identity_cmd.hpp"
 #include "cli/mcp_config.hpp"
 #include "cli/run.hpp"
 #include "cli/secret_cmd.hpp"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   add_mcp_config(app, exit_code);
   add_doctor(app, exit_code);
   add_secret(app, exit_code);
+  add_identity(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
