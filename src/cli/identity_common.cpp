@@ -105,13 +105,14 @@ net::awaitable<Issued> issue_and_store(infisical::Admin& admin, infisical::Ident
     co_return out;
   }
   out.secret_id = made.id;
-  auto stored = co_await admin.put_secret(at.place, at.secret_key, *made.secret, dl);
+  // The client id first: it does not change on a rotation, so if the secret's write then fails,
+  // the stored pair is still the old, working one.
+  const Secret id_value(client_id);
+  auto stored = co_await admin.put_secret(at.place, at.id_key, id_value, dl);
+  out.id_version = stored.version;
   if (stored.outcome.ok) {
+    stored = co_await admin.put_secret(at.place, at.secret_key, *made.secret, dl);
     out.secret_version = stored.version;
-    const Secret id_value(client_id);
-    auto id_stored = co_await admin.put_secret(at.place, at.id_key, id_value, dl);
-    out.id_version = id_stored.version;
-    if (!id_stored.outcome.ok) stored.outcome = id_stored.outcome;
   }
   if (stored.outcome.ok) {
     out.value = std::move(made.secret);

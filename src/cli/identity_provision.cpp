@@ -2,6 +2,7 @@
 // step first looks for what exists, so a re-run after a failure continues where it stopped.
 
 #include "cli/exit_codes.hpp"
+#include "cli/identity_checks.hpp"
 #include "cli/identity_cmd.hpp"
 #include "cli/identity_support.hpp"
 #include "cli/secret_cmd.hpp"
@@ -215,6 +216,7 @@ void add_identity(CLI::App& app, int& exit_code) {
   cmd->footer("Idempotent: a re-run finds what exists and continues. Exit codes: 0 every step done, 1 a step failed "
               "(see the table), 2 usage, configuration or credentials. See docs/identities.md.");
   cmd->callback([o, &exit_code] { exit_code = run_provision(*o, config::process_env()); });
+  add_identity_checks(*identity, exit_code);
 }
 
 }  // namespace vp::cli
