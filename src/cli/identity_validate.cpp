@@ -146,6 +146,7 @@ void add_identity_checks(CLI::App& identity, int& exit_code) {
               "provision stored them. Exit codes: 0 every check PASSes, 1 a check FAILs, 2 usage, configuration or "
               "credentials.");
   cmd->callback([o, &exit_code] { exit_code = run_validate(*o, config::process_env()); });
+  add_identity_maintenance(identity, exit_code);
 }
 
 }  // namespace vp::cli

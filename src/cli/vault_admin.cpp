@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <iostream>
 
 namespace vp::cli {
 namespace {
@@ -184,6 +185,29 @@ void Plan::print(std::ostream& out, bool as_json, const std::string& route) cons
   for (std::size_t i = 0; i < calls.size(); ++i)
     out << fmt::format("  {:>2}. {:<6} {}{}\n", i + 1, calls[i].method, calls[i].target,
                        calls[i].note.empty() ? "" : "  (" + calls[i].note + ")");
+}
+
+int run_admin_command(const AdminOptions& o, const config::Env& env, std::string_view command,
+                      const std::string& usage_problem, const std::function<void(Plan&)>& plan,
+                      const std::function<net::awaitable<int>(const AdminContext&, infisical::Client&,
+                                                              const Secret&)>& body) {
+  if (!usage_problem.empty()) {
+    std::cerr << "vault-proxy " << command << ": " << usage_problem << "\n";
+    return exit_usage;
+  }
+  int rc = exit_ok;
+  auto ctx = prepare_admin(o, env, command, std::cerr, rc);
+  if (!ctx) return rc;
+  if (o.dry_run) {
+    Plan p;
+    plan(p);
+    p.wrap_in_session();
+    p.print(std::cout, o.json, ctx->route);
+    return exit_ok;
+  }
+  return with_admin_session(*ctx, command, std::cerr, [&](infisical::Client& c, const Secret& token) {
+    return body(*ctx, c, token);
+  });
 }
 
 std::string key_prefix_of(std::string_view name) {

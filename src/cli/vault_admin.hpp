@@ -77,6 +77,14 @@ struct Plan {
   void print(std::ostream& out, bool json, const std::string& route) const;
 };
 
+/// The frame of an admin command: a non-empty `usage_problem` → exit 2; prepare_admin(); with
+/// --dry-run, `plan` fills the plan (the session's login and revoke are added) and it is printed;
+/// else `body` runs inside with_admin_session().
+int run_admin_command(const AdminOptions& o, const config::Env& env, std::string_view command,
+                      const std::string& usage_problem, const std::function<void(Plan&)>& plan,
+                      const std::function<net::awaitable<int>(const AdminContext&, infisical::Client&,
+                                                              const Secret&)>& body);
+
 /// "MCP-main_loop.x" → "MCP_MAIN_LOOP_X": upper case, every other character '_'.
 std::string key_prefix_of(std::string_view name);
 

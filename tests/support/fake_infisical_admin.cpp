@@ -107,6 +107,10 @@ Response FakeInfisicalAdmin::handle(const RecordedRequest& r) {
   std::lock_guard lock(mutex_);
   for (auto it = fail_rules_.begin(); it != fail_rules_.end(); ++it)
     if (it->method == r.method && path.find(it->path_part) != std::string::npos) {
+      if (it->skip > 0) {
+        --it->skip;
+        break;
+      }
       unsigned status = it->status;
       fail_rules_.erase(it);
       return fake_error(status, status == 403 ? "PermissionDenied" : "InternalServerError", "injected failure");
@@ -232,9 +236,9 @@ Response FakeInfisicalAdmin::folders(const RecordedRequest& r, const Session& wh
   return fake_reply(200, {{"folder", {{"id", "fld-" + full}, {"name", name}}}});
 }
 
-void FakeInfisicalAdmin::fail_next(std::string method, std::string path_part, unsigned status) {
+void FakeInfisicalAdmin::fail_next(std::string method, std::string path_part, unsigned status, unsigned skip) {
   std::lock_guard lock(mutex_);
-  fail_rules_.push_back({std::move(method), std::move(path_part), status});
+  fail_rules_.push_back({std::move(method), std::move(path_part), status, skip});
 }
 
 void FakeInfisicalAdmin::put_secret(const std::string& env, const std::string& path, const std::string& key,

@@ -88,8 +88,9 @@ class FakeInfisicalAdmin {
   std::size_t live_tokens() const;                          ///< issued and not revoked
 
   /// The next request whose method is `method` and whose path contains `path_part` gets `status`
-  /// (an Infisical error body) and changes nothing. Rules are used once, in order of addition.
-  void fail_next(std::string method, std::string path_part, unsigned status = 500);
+  /// (an Infisical error body) and changes nothing; `skip` matching requests pass first. Rules are
+  /// used once, in order of addition.
+  void fail_next(std::string method, std::string path_part, unsigned status = 500, unsigned skip = 0);
 
   /// Every secret that went through: the admin secret, every token, every client secret and every
   /// stored secret value.
@@ -106,6 +107,7 @@ class FakeInfisicalAdmin {
   struct FailRule {
     std::string method, path_part;
     unsigned status;
+    unsigned skip;
   };
 
   Response login(const nlohmann::json& body);
