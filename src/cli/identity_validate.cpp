@@ -96,39 +96,47 @@ struct Validate {
   }
 };
 
+net::awaitable<int> validate(const ValidateOptions& o, const config::Env& env, const ExecBinding& in,
+                             const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+  Validate v{o, ctx, c, token, {}};
+  if (auto creds = co_await v.credentials(env)) {
+    // Exactly one login: three wrong secrets lock the identity.
+    auto login = co_await c.login(creds->client_id, creds->client_secret, ctx.deadline);
+    v.check("auth", login.access_token.has_value(),
+            fmt::format("login answered {}{}", login.reply.status, login.locked ? " (locked)" : ""));
+    if (login.access_token) {
+      co_await v.probes(*login.access_token, in);
+      co_await c.revoke(*login.access_token, ctx.deadline);
+    }
+  }
+  bool ok = v.checks.size() >= 5;
+  for (auto& ch : v.checks) ok = ok && ch.status == "PASS";
+  print_steps(std::cout, "identity validate " + o.name, v.checks, o.admin.json, json{{"identity", o.name}, {"ok", ok}});
+  co_return ok ? exit_ok : exit_failure;
+}
+
 }  // namespace
 
 int run_validate(const ValidateOptions& o, const config::Env& env) {
-  constexpr std::string_view cmd = "identity validate";
   std::string problem;
   auto in = parse_binding("IN=" + o.in_scope, problem);
+  if (!problem.empty()) problem += " (--in-scope is KEY@PATH)";
   if (auto p = identity_name_problem(o.name); !p.empty()) problem = p;
-  if (!problem.empty() || !path_problem(o.out_of_scope).empty()) {
-    std::cerr << "vault-proxy " << cmd << ": "
-              << (problem.empty() ? path_problem(o.out_of_scope) : problem + " (--in-scope is KEY@PATH)") << "\n";
-    return exit_usage;
-  }
-  int rc = exit_ok;
-  auto ctx = prepare_admin(o.admin, env, cmd, std::cerr, rc);
-  if (!ctx) return rc;
-  return with_admin_session(*ctx, cmd, std::cerr, [&](infisical::Client& c, const Secret& token) -> net::awaitable<int> {
-    Validate v{o, *ctx, c, token, {}};
-    if (auto creds = co_await v.credentials(env)) {
-      // Exactly one login: three wrong secrets lock the identity.
-      auto login = co_await c.login(creds->client_id, creds->client_secret, ctx->deadline);
-      v.check("auth", login.access_token.has_value(),
-              fmt::format("login answered {}{}", login.reply.status, login.locked ? " (locked)" : ""));
-      if (login.access_token) {
-        co_await v.probes(*login.access_token, *in);
-        co_await c.revoke(*login.access_token, ctx->deadline);
-      }
-    }
-    bool ok = v.checks.size() >= 5;
-    for (auto& ch : v.checks) ok = ok && ch.status == "PASS";
-    print_steps(std::cout, "identity validate " + o.name, v.checks, o.admin.json,
-                json{{"identity", o.name}, {"ok", ok}});
-    co_return ok ? exit_ok : exit_failure;
-  });
+  if (auto p = path_problem(o.out_of_scope); !p.empty()) problem = p;
+  auto plan = [&](Plan& plan) {
+    plan.add("GET", "/api/v3/secrets/raw/<PREFIX>_CLIENT_ID and _CLIENT_SECRET",
+             "(admin) the identity's credentials, unless INFISICAL_MCP_CLIENT_ID / _SECRET are set");
+    plan.add("POST", "/api/v1/auth/universal-auth/login", "once, as the identity (<redacted>)");
+    plan.add("GET", "/api/v3/secrets/raw/" + (in ? in->key + "?secretPath=" + in->path : ""), "200 expected");
+    plan.add("GET", "/api/v3/secrets/raw/VP_VALIDATE_PROBE?secretPath=" + o.out_of_scope, "403 expected");
+    plan.add("POST", "/api/v3/secrets/raw/VP_CANARY_<random>", "403 expected; deleted as admin if it succeeds");
+    plan.add("DELETE", "/api/v3/secrets/raw/VP_CANARY_<random>", "403 expected");
+    plan.add("POST", "/api/v1/auth/token/revoke", "the identity's token");
+  };
+  return run_admin_command(o.admin, env, "identity validate", problem, plan,
+                           [&](const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+                             return validate(o, env, *in, ctx, c, token);
+                           });
 }
 
 void add_identity_checks(CLI::App& identity, int& exit_code) {

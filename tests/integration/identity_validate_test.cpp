@@ -98,6 +98,9 @@ TEST_F(Validate, CredentialsFromTheEnvironmentAreUsedAndAWrongSecretIsTriedOnce)
 TEST_F(Validate, UsageErrorsSendNothing) {
   EXPECT_EQ(cli({"identity", "validate", kName, "--in-scope", "NOPATH", "--out-of-scope", "/x"}).code, 2);
   EXPECT_EQ(cli({"identity", "validate", kName, "--in-scope", "K@/a", "--out-of-scope", "x"}).code, 2);
+  auto plan = cli({"identity", "validate", kName, "--in-scope", "K@/a", "--out-of-scope", "/x", "--dry-run"});
+  EXPECT_EQ(plan.code, 0);
+  EXPECT_NE(plan.out.find("VP_CANARY_"), std::string::npos) << plan.out;
   EXPECT_EQ(upstream_->request_count(), 0u);
 }
 

@@ -1,6 +1,7 @@
 // The pure parts of the `secret` and `identity` commands: path normalisation, --set bindings, key
 // prefixes and name checks.
 
+#include "cli/identity_checks.hpp"
 #include "cli/secret_cmd.hpp"
 #include "cli/vault_admin.hpp"
 #include "infisical/admin.hpp"
@@ -44,6 +45,29 @@ TEST(SecretCli, NamesAndPathsAreChecked) {
   EXPECT_EQ(cli::path_problem("/MooseQuest/identities/a-b_c"), "");
   EXPECT_NE(cli::path_problem("MooseQuest"), "");
   EXPECT_NE(cli::path_problem("/a/*"), "");
+}
+
+TEST(IdentityCli, BroadGlobsAreRefusedUnlessAllowed) {
+  for (const char* ok : {"/MooseQuest/**", "/MooseQuest/agent/**", "/MooseQuest/a/*/b"})
+    EXPECT_EQ(cli::glob_problem(ok, false), "") << ok;
+  for (const char* broad : {"/**", "/*", "/**/x", "/*/a/**", "/", "/?x/**", "/{a,b}/**"}) {
+    EXPECT_NE(cli::glob_problem(broad, false), "") << broad;
+    EXPECT_EQ(cli::glob_problem(broad, true), "") << broad;
+  }
+  for (const char* bad : {"", "MooseQuest/**", "/a\"\n"}) EXPECT_NE(cli::glob_problem(bad, true), "") << bad;
+}
+
+TEST(IdentityCli, NamesSlugsAndAges) {
+  EXPECT_EQ(cli::identity_name_problem("infisical-identity-mcp_main"), "");
+  EXPECT_NE(cli::identity_name_problem("a.b"), "");
+  EXPECT_NE(cli::identity_name_problem(""), "");
+  EXPECT_EQ(cli::privilege_slug("MCP_Main-loop"), "mcp-main-loop-read");
+  EXPECT_EQ(cli::credentials_path("x"), "/MooseQuest/identities/x");
+  EXPECT_EQ(cli::parse_age("30d"), 30 * 86400);
+  EXPECT_EQ(cli::parse_age("12h"), 12 * 3600);
+  EXPECT_EQ(cli::parse_age("90m"), 90 * 60);
+  EXPECT_EQ(cli::parse_age("3600"), 3600);
+  for (const char* bad : {"", "d", "soon", "-1d", "1.5d", "9999999999d"}) EXPECT_FALSE(cli::parse_age(bad)) << bad;
 }
 
 }  // namespace
