@@ -3,7 +3,6 @@
 // answer into the command's environment block and nowhere else: not argv, not a file, not output.
 
 #include "cli/exit_codes.hpp"
-#include "cli/hardening.hpp"
 #include "cli/secret_cmd.hpp"
 #include "config/credentials.hpp"
 
@@ -146,8 +145,6 @@ int run_secret_exec(const SecretExecOptions& o, const config::Env& env) {
     plan.print(std::cout, o.admin.json, ctx->route);
     return exit_ok;
   }
-  // While the values are in memory, another process of this user must not read them through /proc.
-  harden_process();
   std::vector<Secret> values;
   rc = with_admin_session(*ctx, name, std::cerr, [&](infisical::Client& c, const Secret& token) -> net::awaitable<int> {
     for (auto& b : bindings) {

@@ -1,6 +1,7 @@
 #include "cli/vault_admin.hpp"
 
 #include "cli/exit_codes.hpp"
+#include "cli/hardening.hpp"
 #include "cli/runtime_state.hpp"
 #include "cli/serve.hpp"
 #include "config/credentials.hpp"
@@ -87,6 +88,9 @@ void add_admin_options(CLI::App& cmd, AdminOptions& o) {
 
 std::optional<AdminContext> prepare_admin(const AdminOptions& o, const config::Env& env, std::string_view command,
                                           std::ostream& err, int& exit_code) {
+  // The admin secret, its token and the values handled are in memory from here on: no core dump,
+  // and no other process of this user reads them through /proc.
+  harden_process();
   exit_code = exit_usage;
   auto loaded = config::load(o.flags, env);
   if (!loaded.config) {
