@@ -2,8 +2,10 @@
 
 #include "cli/doctor.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/identity_cmd.hpp"
 #include "cli/mcp_config.hpp"
 #include "cli/run.hpp"
+#include "cli/secret_cmd.hpp"
 #include "cli/serve.hpp"
 #include "cli/status.hpp"
 #include "cli/stop.hpp"
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   add_status(app, exit_code);
   add_mcp_config(app, exit_code);
   add_doctor(app, exit_code);
+  add_secret(app, exit_code);
+  add_identity(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

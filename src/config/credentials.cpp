@@ -33,6 +33,10 @@ constexpr CredentialNames identity{
     {"identity's client secret", "INFISICAL_MCP_CLIENT_SECRET", "INFISICAL_MCP_CLIENT_SECRET_FILE",
      "infisical-mcp-client-secret"}};
 
+constexpr CredentialNames admin{
+    {"admin's client id", "INFISICAL_CLIENT_ID", "INFISICAL_CLIENT_ID_FILE", "infisical-client-id"},
+    {"admin's client secret", "INFISICAL_CLIENT_SECRET", "INFISICAL_CLIENT_SECRET_FILE", "infisical-client-secret"}};
+
 enum class Outcome { absent, found, failed };
 
 /// What a lookup produced. `value` holds the secret bytes until they move into a Secret.
@@ -203,6 +207,7 @@ Lookup find(const Half& h, const Env& env, std::vector<Issue>& issues, std::vect
 
 const CredentialNames& service_token_names() { return service_token; }
 const CredentialNames& identity_names() { return identity; }
+const CredentialNames& admin_names() { return admin; }
 
 CredentialLoad load_credentials(const Env& env, const CredentialNames& names) {
   const Half& id_half = names.id;

@@ -40,6 +40,9 @@ struct CredentialNames {
 const CredentialNames& service_token_names();
 /// Auto-auth's machine identity: INFISICAL_MCP_CLIENT_ID / _SECRET, infisical-mcp-client-id / -secret.
 const CredentialNames& identity_names();
+/// The admin machine identity of the identity commands (secret, identity): INFISICAL_CLIENT_ID /
+/// _SECRET, infisical-client-id / -secret.
+const CredentialNames& admin_names();
 
 /// The folders whose changes can change the token: the parent of each `*_FILE` path and
 /// `$CREDENTIALS_DIRECTORY`. A watch on the folder (not the file) sees a file that appears later,
