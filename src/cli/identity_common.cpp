@@ -107,7 +107,7 @@ net::awaitable<Issued> issue_and_store(infisical::Admin& admin, infisical::Ident
   out.secret_id = made.id;
   // The client id first: it does not change on a rotation, so if the secret's write then fails,
   // the stored pair is still the old, working one.
-  const Secret id_value(client_id);
+  const core::Secret id_value(client_id);
   auto stored = co_await admin.put_secret(at.place, at.id_key, id_value, dl);
   out.id_version = stored.version;
   if (stored.outcome.ok) {

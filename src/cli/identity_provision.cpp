@@ -20,7 +20,7 @@ struct Provision {
   const ProvisionOptions& o;
   const AdminContext& ctx;
   infisical::Client& client;
-  const Secret& token;
+  const core::Secret& token;
   infisical::Admin admin{client, token};
   infisical::IdentityAdmin ids{client, token};
   CredentialPlace at;
@@ -183,7 +183,7 @@ int run_provision(const ProvisionOptions& o, const config::Env& env) {
     plan_provision(o, *ctx, at);
     return exit_ok;
   }
-  return with_admin_session(*ctx, cmd, std::cerr, [&](infisical::Client& c, const Secret& token) -> net::awaitable<int> {
+  return with_admin_session(*ctx, cmd, std::cerr, [&](infisical::Client& c, const core::Secret& token) -> net::awaitable<int> {
     Provision p{o, *ctx, c, token, {c, token}, {c, token}, at, {}, {}, {}, {}, {}};
     const bool ok = co_await p.identity() && co_await p.universal_auth() && co_await p.client_secret() &&
                     co_await p.membership() && co_await p.privilege();

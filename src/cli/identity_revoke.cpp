@@ -25,7 +25,7 @@ bool confirmed(const std::string& name, const std::vector<infisical::ClientSecre
 }
 
 net::awaitable<int> revoke_all(const RevokeOptions& o, const AdminContext& ctx, infisical::Client& c,
-                               const Secret& token) {
+                               const core::Secret& token) {
   infisical::Admin admin(c, token);
   infisical::IdentityAdmin ids(c, token);
   std::vector<StepResult> steps;
@@ -70,7 +70,7 @@ int run_revoke(const RevokeOptions& o, const config::Env& env) {
     plan.add("POST", "/api/v1/auth/universal-auth/identities/<id>/client-secrets/<each>/revoke", "every active one");
   };
   return run_admin_command(o.admin, env, "identity revoke", identity_name_problem(o.name), plan,
-                           [&](const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+                           [&](const AdminContext& ctx, infisical::Client& c, const core::Secret& token) {
                              return revoke_all(o, ctx, c, token);
                            });
 }

@@ -74,7 +74,7 @@ int stop(std::vector<StepResult>& steps, const RotateOptions& o, std::string ste
   return exit_failure;
 }
 
-net::awaitable<int> rotate(const RotateOptions& o, const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+net::awaitable<int> rotate(const RotateOptions& o, const AdminContext& ctx, infisical::Client& c, const core::Secret& token) {
   infisical::Admin admin(c, token);
   infisical::IdentityAdmin ids(c, token);
   std::vector<StepResult> steps;
@@ -101,7 +101,7 @@ net::awaitable<int> rotate(const RotateOptions& o, const AdminContext& ctx, infi
                    issued.state + fmt::format("; the old secret(s) {} are untouched, still active and stored", ids_of(t.active)));
   steps.push_back({"new secret", "created", fmt::format("{}, stored: {} v{}", issued.secret_id, at.secret_key,
                                                         issued.secret_version)});
-  const Secret client_id(t.client_id);
+  const core::Secret client_id(t.client_id);
   auto login = co_await c.login(client_id, *issued.value, ctx.deadline);
   if (!login.access_token)
     co_return stop(steps, o, "verify login", fmt::format("login with the new secret answered {}", login.reply.status),
@@ -158,7 +158,7 @@ int run_rotate(const RotateOptions& o, const config::Env& env) {
     plan.add("POST", "/api/v1/auth/universal-auth/identities/<id>/client-secrets/<old>/revoke", "each old secret");
   };
   return run_admin_command(o.admin, env, "identity rotate", identity_name_problem(o.name), plan,
-                           [&](const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+                           [&](const AdminContext& ctx, infisical::Client& c, const core::Secret& token) {
                              return rotate(o, ctx, c, token);
                            });
 }

@@ -25,7 +25,7 @@ struct Issued {
   std::string secret_id;
   std::int64_t secret_version = 0;
   std::int64_t id_version = 0;
-  std::optional<Secret> value;  ///< the new secret, when stored (for a verifying login)
+  std::optional<core::Secret> value;  ///< the new secret, when stored (for a verifying login)
   std::string state;            ///< on failure: what is left on the vault
   bool orphan_left = false;     ///< a created secret could be neither stored nor revoked
 };

@@ -30,7 +30,7 @@ struct Validate {
   const ValidateOptions& o;
   const AdminContext& ctx;
   infisical::Client& client;
-  const Secret& admin_token;
+  const core::Secret& admin_token;
   std::vector<StepResult> checks;
 
   void check(std::string name, bool pass, std::string detail) {
@@ -38,7 +38,7 @@ struct Validate {
   }
 
   /// The identity's credentials: INFISICAL_MCP_CLIENT_ID / _SECRET when set, else where provision stored them.
-  net::awaitable<std::optional<ServiceToken>> credentials(const config::Env& env) {
+  net::awaitable<std::optional<core::ServiceToken>> credentials(const config::Env& env) {
     auto given = config::load_credentials(env, config::identity_names());
     if (given.token) co_return std::move(given.token);
     const std::string prefix = o.key_prefix.value_or(key_prefix_of(o.name));
@@ -54,13 +54,13 @@ struct Validate {
                         id_query.key, secret_query.key, id_query.secret_path, id.reply.status, secret.reply.status));
       co_return std::nullopt;
     }
-    ServiceToken t;
+    core::ServiceToken t;
     t.client_id = std::move(*id.value);
     t.client_secret = std::move(*secret.value);
     co_return t;
   }
 
-  net::awaitable<void> probes(const Secret& token, const ExecBinding& in) {
+  net::awaitable<void> probes(const core::Secret& token, const ExecBinding& in) {
     infisical::Admin as_identity(client, token);
     const infisical::SecretQuery in_query{ctx.project_id, o.admin.environment, in.path, in.key};
     auto read = co_await client.get_secret(token, in_query, ctx.deadline);
@@ -72,7 +72,7 @@ struct Validate {
     check("out-of-scope read", outside.status == 403, fmt::format("{} answered {} (403 expected)", out.path, outside.status));
     const infisical::SecretPlace place{ctx.project_id, o.admin.environment, infisical::normal_path(in.path)};
     const std::string canary = "VP_CANARY_" + random_hex(6);
-    const Secret canary_value(random_hex(16));
+    const core::Secret canary_value(random_hex(16));
     auto write = co_await as_identity.create_secret(place, canary, canary_value, ctx.deadline);
     check("write", write.outcome.status == 403,
           fmt::format("POST {} in {} answered {} (403 expected){}", canary, place.path, write.outcome.status,
@@ -97,7 +97,7 @@ struct Validate {
 };
 
 net::awaitable<int> validate(const ValidateOptions& o, const config::Env& env, const ExecBinding& in,
-                             const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+                             const AdminContext& ctx, infisical::Client& c, const core::Secret& token) {
   Validate v{o, ctx, c, token, {}};
   if (auto creds = co_await v.credentials(env)) {
     // Exactly one login: three wrong secrets lock the identity.
@@ -134,7 +134,7 @@ int run_validate(const ValidateOptions& o, const config::Env& env) {
     plan.add("POST", "/api/v1/auth/token/revoke", "the identity's token");
   };
   return run_admin_command(o.admin, env, "identity validate", problem, plan,
-                           [&](const AdminContext& ctx, infisical::Client& c, const Secret& token) {
+                           [&](const AdminContext& ctx, infisical::Client& c, const core::Secret& token) {
                              return validate(o, env, *in, ctx, c, token);
                            });
 }

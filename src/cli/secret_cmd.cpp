@@ -35,7 +35,7 @@ std::optional<std::string> read_stdin(std::string& problem) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       problem = "reading stdin failed: " + sys::errno_text(errno);
-      wipe(out);
+      core::wipe(out);
       return std::nullopt;
     }
     if (n == 0) break;
@@ -47,7 +47,7 @@ std::optional<std::string> read_stdin(std::string& problem) {
 }
 
 /// The value from its one source; nullopt with `problem` set (never containing the value).
-std::optional<Secret> read_value(const ValueSource& s, const config::Env& env, std::string& problem) {
+std::optional<core::Secret> read_value(const ValueSource& s, const config::Env& env, std::string& problem) {
   std::optional<std::string> text;
   if (s.env_var) {
     text = env(*s.env_var);
@@ -67,10 +67,10 @@ std::optional<Secret> read_value(const ValueSource& s, const config::Env& env, s
   if (text->size() > max_value_bytes) problem = "the value is larger than 64 KiB";
   if (text->empty()) problem = "the value is empty";
   if (!problem.empty()) {
-    wipe(*text);
+    core::wipe(*text);
     return std::nullopt;
   }
-  return Secret(std::move(*text));
+  return core::Secret(std::move(*text));
 }
 
 int usage(std::string_view command, const std::string& problem) {
@@ -174,7 +174,7 @@ int run_secret_set(const SecretSetOptions& o, const config::Env& env) {
     plan.print(std::cout, o.admin.json, ctx->route);
     return exit_ok;
   }
-  return with_admin_session(*ctx, cmd, std::cerr, [&](infisical::Client& c, const Secret& token) -> net::awaitable<int> {
+  return with_admin_session(*ctx, cmd, std::cerr, [&](infisical::Client& c, const core::Secret& token) -> net::awaitable<int> {
     infisical::Admin admin(c, token);
     std::vector<std::string> folders;
     auto made = co_await admin.ensure_folders(place, folders, ctx->deadline);

@@ -36,7 +36,7 @@ void forward(int sig, siginfo_t* info, void*) {
 
 /// The command's environment: ours without the admin credentials, plus one VAR=value per binding.
 /// The strings holding values are wiped by the caller once the command is started.
-std::vector<std::string> command_env(const std::vector<ExecBinding>& b, const std::vector<Secret>& values) {
+std::vector<std::string> command_env(const std::vector<ExecBinding>& b, const std::vector<core::Secret>& values) {
   std::set<std::string> drop;
   for (const auto* h : {&config::admin_names().id, &config::admin_names().secret}) {
     drop.emplace(h->env);
@@ -66,7 +66,7 @@ int spawn_and_wait(const std::vector<std::string>& command, std::vector<std::str
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, args[0].c_str(), nullptr, nullptr, argv.data(), envp.data());
-  for (auto& s : env) wipe(s);
+  for (auto& s : env) core::wipe(s);
   if (rc != 0) {
     std::cerr << fmt::format("vault-proxy secret exec: cannot run '{}': {}\n", args[0], std::strerror(rc));
     return rc == ENOENT ? 127 : 126;
@@ -145,8 +145,8 @@ int run_secret_exec(const SecretExecOptions& o, const config::Env& env) {
     plan.print(std::cout, o.admin.json, ctx->route);
     return exit_ok;
   }
-  std::vector<Secret> values;
-  rc = with_admin_session(*ctx, name, std::cerr, [&](infisical::Client& c, const Secret& token) -> net::awaitable<int> {
+  std::vector<core::Secret> values;
+  rc = with_admin_session(*ctx, name, std::cerr, [&](infisical::Client& c, const core::Secret& token) -> net::awaitable<int> {
     for (auto& b : bindings) {
       const infisical::SecretQuery q{ctx->project_id, o.admin.environment, b.path, b.key};
       auto r = co_await c.get_secret(token, q, ctx->deadline);

@@ -67,7 +67,7 @@ infisical::Endpoint direct_endpoint(const config::Config& cfg, const config::Env
   e.tls = net_tls::make_client_context(cfg.ca_file);
   e.user_agent = cfg.user_agent;
   auto token = config::load_credentials(env);
-  if (token.token) e.service_token = std::make_shared<const ServiceToken>(std::move(*token.token));
+  if (token.token) e.service_token = std::make_shared<const core::ServiceToken>(std::move(*token.token));
   else if (!token.none_configured) note = "the service token could not be read: " + token.issues.front().problem;
   else note = "no service token is configured (CF_ACCESS_CLIENT_ID / _SECRET): requests carry no Access headers";
   return e;
@@ -194,7 +194,7 @@ void Plan::print(std::ostream& out, bool as_json, const std::string& route) cons
 int run_admin_command(const AdminOptions& o, const config::Env& env, std::string_view command,
                       const std::string& usage_problem, const std::function<void(Plan&)>& plan,
                       const std::function<net::awaitable<int>(const AdminContext&, infisical::Client&,
-                                                              const Secret&)>& body) {
+                                                              const core::Secret&)>& body) {
   if (!usage_problem.empty()) {
     std::cerr << "vault-proxy " << command << ": " << usage_problem << "\n";
     return exit_usage;
@@ -209,7 +209,7 @@ int run_admin_command(const AdminOptions& o, const config::Env& env, std::string
     p.print(std::cout, o.json, ctx->route);
     return exit_ok;
   }
-  return with_admin_session(*ctx, command, std::cerr, [&](infisical::Client& c, const Secret& token) {
+  return with_admin_session(*ctx, command, std::cerr, [&](infisical::Client& c, const core::Secret& token) {
     return body(*ctx, c, token);
   });
 }

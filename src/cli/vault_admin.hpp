@@ -39,7 +39,7 @@ void add_admin_options(CLI::App& cmd, AdminOptions& o);
 struct AdminContext {
   config::Config cfg;
   std::string project_id;
-  ServiceToken admin;            ///< the admin identity's client id and secret
+  core::ServiceToken admin;            ///< the admin identity's client id and secret
   infisical::Endpoint endpoint;
   std::string route;             ///< "the proxy on http://127.0.0.1:2019" / "https://vault... directly"
   std::chrono::steady_clock::time_point deadline;
@@ -51,7 +51,7 @@ std::optional<AdminContext> prepare_admin(const AdminOptions& o, const config::E
                                           std::ostream& err, int& exit_code);
 
 /// The body of a command: the client and the admin's access token.
-using AdminBody = std::function<net::awaitable<int>(infisical::Client&, const Secret& token)>;
+using AdminBody = std::function<net::awaitable<int>(infisical::Client&, const core::Secret& token)>;
 
 /// Logs the admin in once, runs `body`, and revokes the token whatever `body` returned. Returns
 /// `body`'s exit code, or exit_failure when the login failed (the reason is printed to `err`).
@@ -83,7 +83,7 @@ struct Plan {
 int run_admin_command(const AdminOptions& o, const config::Env& env, std::string_view command,
                       const std::string& usage_problem, const std::function<void(Plan&)>& plan,
                       const std::function<net::awaitable<int>(const AdminContext&, infisical::Client&,
-                                                              const Secret&)>& body);
+                                                              const core::Secret&)>& body);
 
 /// "MCP-main_loop.x" → "MCP_MAIN_LOOP_X": upper case, every other character '_'.
 std::string key_prefix_of(std::string_view name);

@@ -19,7 +19,7 @@ struct SecretMeta {
   static std::optional<SecretMeta> decode(json& j) {
     if (!j.is_object() || !j.contains("secret") || !j["secret"].is_object()) return std::nullopt;
     auto& s = j["secret"];
-    if (auto v = s.find("secretValue"); v != s.end() && v->is_string()) wipe(v->get_ref<std::string&>());
+    if (auto v = s.find("secretValue"); v != s.end() && v->is_string()) core::wipe(v->get_ref<std::string&>());
     SecretMeta m{str(s, "secretKey"), 0};
     if (auto v = s.find("version"); v != s.end() && v->is_number_integer()) m.version = v->get<std::int64_t>();
     return m;
@@ -39,7 +39,7 @@ std::string detail::str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-Params detail::with_token(const Secret& token) {
+Params detail::with_token(const core::Secret& token) {
   Params p;
   p.bearer = &token;
   return p;
@@ -145,7 +145,7 @@ net::awaitable<Outcome> Admin::secret_version(const SecretPlace& place, const st
              {"secretPath", place.path},
              {"viewSecretValue", "false"}};
   auto r = co_await client_.call<SecretMeta>(http::verb::get, secret_target(key), std::move(p), dl);
-  if (r.reply.ok() && r.reply.status / 100 == 2) wipe(r.reply.body);
+  if (r.reply.ok() && r.reply.status / 100 == 2) core::wipe(r.reply.body);
   exists = r.ok();
   if (r.ok()) version = r.value->version;
   if (r.reply.ok() && r.reply.status == 404) co_return Outcome{true, 404, {}, {}};
@@ -153,30 +153,30 @@ net::awaitable<Outcome> Admin::secret_version(const SecretPlace& place, const st
 }
 
 net::awaitable<Written> Admin::write_secret(http::verb verb, const SecretPlace& place, const std::string& key,
-                                            const Secret& value, clock::time_point dl) {
+                                            const core::Secret& value, clock::time_point dl) {
   auto p = with_token(token_);
   p.body = secret_body(place);
   (*p.body)["secretValue"] = std::string(value.reveal());
   (*p.body)["type"] = "shared";
   auto r = co_await client_.call<SecretMeta>(verb, secret_target(key), std::move(p), dl);
-  if (r.reply.ok() && r.reply.status / 100 == 2) wipe(r.reply.body);
+  if (r.reply.ok() && r.reply.status / 100 == 2) core::wipe(r.reply.body);
   const bool create = verb == http::verb::post;
   Written w{outcome_of(r.reply, r.error, r.ok(), (create ? "POST " : "PATCH ") + secret_target(key)), key, 0, create};
   if (r.ok()) w.version = r.value->version;
   co_return w;
 }
 
-net::awaitable<Written> Admin::create_secret(const SecretPlace& place, const std::string& key, const Secret& value,
+net::awaitable<Written> Admin::create_secret(const SecretPlace& place, const std::string& key, const core::Secret& value,
                                              clock::time_point dl) {
   co_return co_await write_secret(http::verb::post, place, key, value, dl);
 }
 
-net::awaitable<Written> Admin::update_secret(const SecretPlace& place, const std::string& key, const Secret& value,
+net::awaitable<Written> Admin::update_secret(const SecretPlace& place, const std::string& key, const core::Secret& value,
                                              clock::time_point dl) {
   co_return co_await write_secret(http::verb::patch, place, key, value, dl);
 }
 
-net::awaitable<Written> Admin::put_secret(const SecretPlace& place, const std::string& key, const Secret& value,
+net::awaitable<Written> Admin::put_secret(const SecretPlace& place, const std::string& key, const core::Secret& value,
                                           clock::time_point dl) {
   bool exists = false;
   std::int64_t version = 0;
@@ -191,7 +191,7 @@ net::awaitable<Outcome> Admin::delete_secret(const SecretPlace& place, const std
   p.body = secret_body(place);
   (*p.body)["type"] = "shared";
   auto r = co_await client_.call<AnyObject>(http::verb::delete_, secret_target(key), std::move(p), dl);
-  if (r.reply.ok() && r.reply.status / 100 == 2) wipe(r.reply.body);
+  if (r.reply.ok() && r.reply.status / 100 == 2) core::wipe(r.reply.body);
   co_return outcome_of(r.reply, r.error, r.ok(), "DELETE " + secret_target(key));
 }
 

@@ -40,7 +40,7 @@ struct Written {
 /// The admin calls. Each one is a single request; none retries (several are not idempotent).
 class Admin {
  public:
-  Admin(Client& client, const Secret& token) : client_(client), token_(token) {}
+  Admin(Client& client, const core::Secret& token) : client_(client), token_(token) {}
 
   net::awaitable<Outcome> workspace_org(const std::string& project_id, std::string& org_id, clock::time_point dl);
   /// The names of the folders directly under `place.path`.
@@ -54,21 +54,21 @@ class Admin {
   /// The secret's version when it exists (404: `exists` false, outcome ok).
   net::awaitable<Outcome> secret_version(const SecretPlace& place, const std::string& key, bool& exists,
                                          std::int64_t& version, clock::time_point dl);
-  net::awaitable<Written> create_secret(const SecretPlace& place, const std::string& key, const Secret& value,
+  net::awaitable<Written> create_secret(const SecretPlace& place, const std::string& key, const core::Secret& value,
                                         clock::time_point dl);
-  net::awaitable<Written> update_secret(const SecretPlace& place, const std::string& key, const Secret& value,
+  net::awaitable<Written> update_secret(const SecretPlace& place, const std::string& key, const core::Secret& value,
                                         clock::time_point dl);
   /// Creates the secret, or updates it when it exists.
-  net::awaitable<Written> put_secret(const SecretPlace& place, const std::string& key, const Secret& value,
+  net::awaitable<Written> put_secret(const SecretPlace& place, const std::string& key, const core::Secret& value,
                                      clock::time_point dl);
   net::awaitable<Outcome> delete_secret(const SecretPlace& place, const std::string& key, clock::time_point dl);
 
  private:
   net::awaitable<Written> write_secret(http::verb verb, const SecretPlace& place, const std::string& key,
-                                       const Secret& value, clock::time_point dl);
+                                       const core::Secret& value, clock::time_point dl);
 
   Client& client_;
-  const Secret& token_;
+  const core::Secret& token_;
 };
 
 namespace detail {
@@ -83,7 +83,7 @@ struct AnyObject {
 /// A string field, or "".
 std::string str(const nlohmann::json& j, const char* key);
 /// Params carrying `Authorization: Bearer <token>`.
-Params with_token(const Secret& token);
+Params with_token(const core::Secret& token);
 }  // namespace detail
 
 /// "/" for "", "/a/b" for "a/b/" or "/a//b/": the form the API compares.

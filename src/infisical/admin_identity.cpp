@@ -10,7 +10,7 @@ using detail::with_token;
 
 /// {"clientSecret", "clientSecretData": {"id"}}: the secret moves into a Secret at once.
 struct ClientSecretBody {
-  std::optional<Secret> secret;
+  std::optional<core::Secret> secret;
   std::string id;
   static std::optional<ClientSecretBody> decode(json& j) {
     if (!j.is_object()) return std::nullopt;
@@ -18,7 +18,7 @@ struct ClientSecretBody {
     if (auto it = j.find("clientSecret"); it != j.end() && it->is_string()) {
       auto& text = it->get_ref<std::string&>();
       if (!text.empty()) b.secret.emplace(std::string(text));
-      wipe(text);
+      core::wipe(text);
     }
     if (auto d = j.find("clientSecretData"); d != j.end() && d->is_object()) b.id = str(*d, "id");
     if (!b.secret || b.id.empty()) return std::nullopt;
@@ -122,7 +122,7 @@ net::awaitable<NewClientSecret> IdentityAdmin::create_client_secret(const std::s
   p.body = json{{"description", description}, {"ttl", 0}, {"numUsesLimit", 0}};
   const std::string target = ua_target(identity_id) + "/client-secrets";
   auto r = co_await client_.call<ClientSecretBody>(http::verb::post, target, std::move(p), dl);
-  if (r.reply.ok() && r.reply.status / 100 == 2) wipe(r.reply.body);
+  if (r.reply.ok() && r.reply.status / 100 == 2) core::wipe(r.reply.body);
   NewClientSecret out{outcome_of(r.reply, r.error, r.ok(), "POST " + target), std::nullopt, {}};
   if (r.ok()) {
     out.secret = std::move(r.value->secret);

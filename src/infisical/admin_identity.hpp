@@ -10,7 +10,7 @@ namespace vp::infisical {
 /// A client secret just created: shown once by the API.
 struct NewClientSecret {
   Outcome outcome;
-  std::optional<Secret> secret;
+  std::optional<core::Secret> secret;
   std::string id;  ///< clientSecretData.id
 };
 
@@ -41,7 +41,7 @@ struct ReadPrivilege {
 /// The calls. Each is one request, never retried.
 class IdentityAdmin {
  public:
-  IdentityAdmin(Client& client, const Secret& token) : client_(client), token_(token) {}
+  IdentityAdmin(Client& client, const core::Secret& token) : client_(client), token_(token) {}
 
 
   net::awaitable<Outcome> list_identities(const std::string& org_id, std::vector<IdentityInfo>& out,
@@ -73,7 +73,7 @@ class IdentityAdmin {
 
  private:
   Client& client_;
-  const Secret& token_;
+  const core::Secret& token_;
 };
 
 }  // namespace vp::infisical
