@@ -2,6 +2,7 @@
 
 #include "cli/doctor.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/help_export.hpp"
 #include "cli/mcp_config.hpp"
 #include "cli/run.hpp"
 #include "cli/serve.hpp"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   add_status(app, exit_code);
   add_mcp_config(app, exit_code);
   add_doctor(app, exit_code);
+  add_help_export(app, exit_code);  // last: it renders the subcommands added above
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
