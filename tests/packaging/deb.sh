@@ -24,6 +24,11 @@ grep -Eq '^Depends: .*libssl3' "$tmp/control" || fail "Depends lacks libssl3 (sh
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles >"$tmp/conffiles"
 [[ $(cat "$tmp/conffiles") == /etc/vault-proxy/vault-proxy.toml ]] || fail "conffiles: $(cat "$tmp/conffiles")"
 
+# The package's prefix is /usr: its units start /usr/bin/vault-proxy with the /etc config.
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/vault-proxy.service |
+  grep -qx 'ExecStart=/usr/bin/vault-proxy serve --scrub-env --config /etc/vault-proxy/vault-proxy.toml' ||
+  fail "vault-proxy.service in the package does not start /usr/bin/vault-proxy with /etc/vault-proxy"
+
 if command -v lintian >/dev/null; then
   # --fail-on warning: errors and warnings fail; info and pedantic tags are shown but do not.
   lintian --fail-on error,warning --display-info "$deb" || fail "lintian"
