@@ -35,9 +35,11 @@ class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     } else if (msg.logger_name == proxy::access_logger_name && payload.starts_with('{')) {
       // An access record is already a JSON object (proxy::format_access): the time and level go
       // in front of its first member, without parsing it again.
-      line = fmt::format("{{\"time\":\"{}\",\"level\":\"{}\",{}", time, level, std::string_view(payload).substr(1));
+      line = fmt::format("{{\"ts\":\"{}\",\"level\":\"{}\",\"msg\":\"access\",{}", time, level,
+                         std::string_view(payload).substr(1));
     } else {
-      nlohmann::json j{{"time", time}, {"level", std::string_view(level.data(), level.size())}, {"msg", payload}};
+      // The field names most log pipelines expect: ts, level, msg.
+      nlohmann::json j{{"ts", time}, {"level", std::string_view(level.data(), level.size())}, {"msg", payload}};
       line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     line += '\n';

@@ -215,7 +215,7 @@ TEST_F(Lifecycle, JsonLogFormatWritesOneJsonObjectPerLine) {
       // One object, built once: the sink's time and level beside the record's own fields.
       EXPECT_EQ(j.value("type", ""), "access") << line;
       EXPECT_EQ(j.value("level", ""), "info") << line;
-      EXPECT_TRUE(j.contains("time") && j.contains("status") && j.contains("duration_ms")) << line;
+      EXPECT_TRUE(j.contains("ts") && j["msg"] == "access" && j.contains("status") && j.contains("duration_ms")) << line;
       EXPECT_EQ(j.value("path", ""), "/json-log") << line;
     } else {
       EXPECT_TRUE(j.contains("msg")) << line;
