@@ -160,6 +160,23 @@ std::optional<int> load_auto_auth(const config::Env& env, net_token::AutoAuth& a
   return std::nullopt;
 }
 
+/// The start log's line about the service token: where it came from, or why there is none yet.
+void log_service_token(const core::CredentialStore& store, const std::vector<std::string>& missing_files) {
+  if (auto tok = store.current()) {
+    spdlog::info("service token loaded from {} (fingerprint {})", tok->source, tok->fingerprint());
+  } else if (!missing_files.empty()) {
+    spdlog::warn("the service token file(s) {} do not exist yet: until they appear (they are watched; SIGHUP "
+                 "also reloads), every proxied request gets 503 credentials_missing and /__vault-proxy/ready "
+                 "answers 503",
+                 fmt::join(missing_files, ", "));
+  } else {
+    spdlog::warn(
+        "no Cloudflare Access service token: set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET "
+        "(or CF_ACCESS_CLIENT_ID_FILE / CF_ACCESS_CLIENT_SECRET_FILE, or $CREDENTIALS_DIRECTORY). "
+        "Until then every proxied request gets 503 credentials_missing; /__vault-proxy/health still answers.");
+  }
+}
+
 /// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
 void reload_settings(const ServeOptions& options, const config::Env& env) {
   auto loaded = config::load(options.flags, env);
@@ -284,19 +301,7 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     if (cfg.unix_socket) spdlog::info("also listening on unix:{}", *cfg.unix_socket);
     if (!capability_path.empty())
       spdlog::info("capability prefix required; the URL path prefix is in {}", capability_path);
-    if (auto tok = store.current()) {
-      spdlog::info("service token loaded from {} (fingerprint {})", tok->source, tok->fingerprint());
-    } else if (!initial.missing_files.empty()) {
-      spdlog::warn("the service token file(s) {} do not exist yet: until they appear (they are watched; SIGHUP "
-                   "also reloads), every proxied request gets 503 credentials_missing and /__vault-proxy/ready "
-                   "answers 503",
-                   fmt::join(initial.missing_files, ", "));
-    } else {
-      spdlog::warn(
-          "no Cloudflare Access service token: set CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET "
-          "(or CF_ACCESS_CLIENT_ID_FILE / CF_ACCESS_CLIENT_SECRET_FILE, or $CREDENTIALS_DIRECTORY). "
-          "Until then every proxied request gets 503 credentials_missing; /__vault-proxy/health still answers.");
-    }
+    log_service_token(store, initial.missing_files);
     RuntimeStateGuard runtime_state(env, server.port(), server.address(), cfg.upstream.url(), capability_path);
     server.run();
     if (keeper) keeper->stop();
