@@ -78,6 +78,12 @@ void TokenKeeper::wake() {
   });
 }
 
+void TokenKeeper::count(std::uint64_t net_token::KeeperStatus::*field) {
+  auto s = auth_.token.status();
+  ++(s.*field);
+  auth_.token.set_status(std::move(s));
+}
+
 void TokenKeeper::set_state(std::string state, std::string reason, bool stalled) {
   auto s = auth_.token.status();
   s.state = std::move(state);
@@ -162,9 +168,7 @@ net::awaitable<void> TokenKeeper::step() {
 
 net::awaitable<bool> TokenKeeper::login(const core::ServiceToken& identity) {
   set_state("logging in", auth_.token.status().reason);
-  auto s = auth_.token.status();
-  ++s.login_attempts;
-  auth_.token.set_status(s);
+  count(&net_token::KeeperStatus::login_attempts);
   Client client(ioc_.get_executor(), endpoint());
   auto r = co_await client.login(identity.client_id, identity.client_secret, clock::now() + call_timeout);
   const auto now = clock::now();
@@ -172,18 +176,14 @@ net::awaitable<bool> TokenKeeper::login(const core::ServiceToken& identity) {
     core::RedactionSet::global().add(r.access_token->reveal());
     auto times = times_of(r, now);
     auth_.token.install(std::move(*r.access_token), times);
-    s = auth_.token.status();
-    ++s.logins;
-    auth_.token.set_status(s);
+    count(&net_token::KeeperStatus::logins);
     set_state("ready");
     spdlog::info("auto-auth: logged in (identity credentials version {}, fingerprint {}); token version {} "
                  "expires in {} s, max TTL {} s",
                  identity.version, identity.fingerprint(), auth_.token.current()->version, r.expires_in, r.max_ttl);
     co_return true;
   }
-  s = auth_.token.status();
-  ++s.failures;
-  auth_.token.set_status(s);
+  count(&net_token::KeeperStatus::failures);
   if (r.reply.ok() && r.reply.status == 401) {
     refused_identity_ = identity.version;
     auto reason = fmt::format("the vault refused the identity's login ({}); no further attempt is made until the "
@@ -201,9 +201,7 @@ net::awaitable<bool> TokenKeeper::login(const core::ServiceToken& identity) {
 
 net::awaitable<bool> TokenKeeper::renew(const net_token::AccessToken& token) {
   set_state("renewing");
-  auto s = auth_.token.status();
-  ++s.renew_attempts;
-  auth_.token.set_status(s);
+  count(&net_token::KeeperStatus::renew_attempts);
   Client client(ioc_.get_executor(), endpoint());
   auto r = co_await client.renew(token.value, clock::now() + call_timeout);
   const auto now = clock::now();
@@ -214,16 +212,12 @@ net::awaitable<bool> TokenKeeper::renew(const net_token::AccessToken& token) {
     const bool same = r.access_token->reveal() == token.value.reveal();
     if (!same) core::RedactionSet::global().add(r.access_token->reveal());
     auth_.token.install(std::move(*r.access_token), times, same);
-    s = auth_.token.status();
-    ++s.renews;
-    auth_.token.set_status(s);
+    count(&net_token::KeeperStatus::renews);
     set_state("ready");
     spdlog::info("auto-auth: renewed token version {}; it expires in {} s", token.version, r.expires_in);
     co_return true;
   }
-  s = auth_.token.status();
-  ++s.failures;
-  auth_.token.set_status(s);
+  count(&net_token::KeeperStatus::failures);
   spdlog::warn("auto-auth: renew failed ({}); logging in again", failure_text(r));
   co_return false;
 }

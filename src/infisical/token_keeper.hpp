@@ -42,6 +42,8 @@ class TokenKeeper {
   net::awaitable<bool> renew(const net_token::AccessToken& token);
   net::awaitable<void> sleep_until(std::chrono::steady_clock::time_point t);
   net_http::Endpoint endpoint() const;
+  /// Adds one to a counter of the status.
+  void count(std::uint64_t net_token::KeeperStatus::*field);
   void set_state(std::string state, std::string reason = {}, bool stalled = false);
 
   const config::Config& cfg_;

@@ -43,7 +43,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
   }
   // A pooled connection the upstream closed in the meantime is replaced, but only while replaying
   // is safe (core::retry_decision, docs/architecture.md "Retries").
-  auto sent_at = clock::now();
+  clock::time_point sent_at;
   for (int attempt = 0;; ++attempt) {
     sent_at = clock::now();
     auto next = co_await send_request_header(x, attempt);
