@@ -75,6 +75,10 @@ struct Config {
   // Auto-auth (docs/auto-auth.md).
   bool auto_auth = false;                      ///< the proxy logs the machine identity in and renews its token
   std::optional<std::string> local_token_file; ///< where the local placeholder is written (0600); default: state dir
+
+  // Guardrails (docs/guardrails.md).
+  std::string policy = "off";                    ///< "off", "read-only", or a policy file's path
+  std::optional<std::string> unix_socket_policy; ///< the Unix socket listener's; unset: the same as `policy`
 };
 
 /// One problem found while loading: the field as the user wrote it, what is wrong, and the fix.

@@ -133,6 +133,17 @@ Problems set_auto_auth(std::string_view v, Config& c) {
   return {};
 }
 
+// A policy: off, the built-in preset, or a policy file (read and checked by config/policy_file).
+Problems set_policy(std::string_view v, std::string& out) {
+  if (v.empty() || v == "off" || v == "read-only" || v.find('/') != std::string_view::npos || v.ends_with(".toml")) {
+    if (has_control(v)) return {{"holds a control character", "give read-only, off, or a policy file's path"}};
+    out = v.empty() ? "off" : std::string(v);
+    return {};
+  }
+  return {{quote(v) + " is neither a preset nor a file path",
+           "use read-only, off, or the path of a policy file, e.g. ./policy.toml (docs/guardrails.md)"}};
+}
+
 std::string show_octal(unsigned mode) {
   char digits[8] = {};
   auto end = std::to_chars(digits, digits + sizeof digits, mode, 8).ptr;
@@ -340,6 +351,25 @@ constexpr std::array table{
                                                           "/run/user/1000/vault-proxy.token");
             },
             .show = [](const Config& c) { return c.local_token_file.value_or(""); }},
+    Setting{.key = "policy", .flag = "--policy", .env = "VAULT_PROXY_POLICY",
+            .help = "local policy: read-only, off, or a policy file (docs/guardrails.md)",
+            .doc = "The local policy every request must pass before it goes upstream: `read-only` (reads of "
+                   "secrets and folders, logins, token renewals, `/api/status`), `off`, or the path of a policy "
+                   "file. Re-read on SIGHUP. See docs/guardrails.md.",
+            .unset_doc = "`off`",
+            .apply = [](std::string_view v, Config& c) { return set_policy(v, c.policy); },
+            .show = [](const Config& c) { return c.policy; }},
+    Setting{.key = "unix_socket_policy", .flag = "--unix-socket-policy", .env = "VAULT_PROXY_UNIX_SOCKET_POLICY",
+            .help = "the Unix socket listener's policy, when it differs from --policy",
+            .doc = "The local policy of the Unix socket listener (`unix_socket`), like `policy`.",
+            .unset_doc = "the same as `policy`",
+            .apply = [](std::string_view v, Config& c) {
+              std::string spec;
+              auto problems = set_policy(v, spec);
+              if (problems.empty()) c.unix_socket_policy = spec;
+              return problems;
+            },
+            .show = [](const Config& c) { return c.unix_socket_policy.value_or(""); }},
     timeout<&Timeouts::connect>("timeouts.connect_ms", "resolve and TCP-connect to the upstream"),
     timeout<&Timeouts::tls_handshake>("timeouts.tls_handshake_ms", "the TLS handshake with the upstream"),
     timeout<&Timeouts::request_header>("timeouts.request_header_ms",

@@ -34,6 +34,7 @@ unsigned status_for(ErrorCode code) noexcept {
     case ErrorCode::overloaded: return 503;
     case ErrorCode::credentials_missing: return 503;
     case ErrorCode::token_unavailable: return 503;
+    case ErrorCode::local_policy: return 403;
     case ErrorCode::upstream_connect: return 502;
     case ErrorCode::upstream_tls: return 502;
     case ErrorCode::upstream_timeout: return 504;
@@ -56,6 +57,7 @@ std::string_view code_name(ErrorCode code) noexcept {
     case ErrorCode::overloaded: return "overloaded";
     case ErrorCode::credentials_missing: return "credentials_missing";
     case ErrorCode::token_unavailable: return "token_unavailable";
+    case ErrorCode::local_policy: return "local_policy";
     case ErrorCode::upstream_connect: return "upstream_connect";
     case ErrorCode::upstream_tls: return "upstream_tls";
     case ErrorCode::upstream_timeout: return "upstream_timeout";
@@ -90,6 +92,8 @@ std::string_view default_message(ErrorCode code) noexcept {
     case ErrorCode::token_unavailable:
       return "vault-proxy has no valid access token for the machine identity yet (auto-auth): see "
              "/__vault-proxy/ready for the reason";
+    case ErrorCode::local_policy:
+      return "vault-proxy's local policy refused the request; nothing was sent to the vault";
     case ErrorCode::upstream_connect:
       return "vault-proxy could not connect to the upstream vault: check the host is up and "
              "reachable (runbook symptom 6)";

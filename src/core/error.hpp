@@ -22,6 +22,7 @@ enum class ErrorCode {
   overloaded,           ///< connection limit reached
   credentials_missing,  ///< no service token loaded; nothing was sent upstream
   token_unavailable,    ///< auto-auth: no usable access token in time; nothing was sent upstream
+  local_policy,         ///< the local policy refused the request; nothing was sent upstream
   upstream_connect,     ///< resolve / TCP connect failed
   upstream_tls,         ///< TLS handshake or certificate verification failed
   upstream_timeout,     ///< no response header in time

@@ -85,6 +85,8 @@ std::string stat_problem(const struct stat& st, const std::string& path, Kind ki
     return path + (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file");
   if (expect.owner == Expect::Owner::caller && st.st_uid != caller)
     return fmt::format("{} belongs to uid {}, not to you (uid {})", path, st.st_uid, caller);
+  if (expect.owner == Expect::Owner::caller_or_root && st.st_uid != caller && st.st_uid != 0)
+    return fmt::format("{} belongs to uid {}, neither to you (uid {}) nor to root", path, st.st_uid, caller);
   if (mode_t bad = st.st_mode & expect.forbidden_bits & 07777; bad != 0) return mode_problem(path, bad, st.st_mode);
   return {};
 }

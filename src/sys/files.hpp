@@ -19,6 +19,7 @@ struct Expect {
   /// Who must own it.
   enum class Owner {
     caller,  ///< the effective uid of this process
+    caller_or_root,  ///< this process's effective uid, or root (a file an administrator installed)
     anyone,  ///< not checked (e.g. /proc files)
   };
   Owner owner = Owner::caller;

@@ -24,6 +24,7 @@ TEST(ErrorTaxonomy, StatusAndSourceForEveryCode) {
       {core::ErrorCode::overloaded, 503, core::ErrorSource::internal, "overloaded"},
       {core::ErrorCode::credentials_missing, 503, core::ErrorSource::internal, "credentials_missing"},
       {core::ErrorCode::token_unavailable, 503, core::ErrorSource::internal, "token_unavailable"},
+      {core::ErrorCode::local_policy, 403, core::ErrorSource::downstream, "local_policy"},
       {core::ErrorCode::upstream_connect, 502, core::ErrorSource::upstream, "upstream_connect"},
       {core::ErrorCode::upstream_tls, 502, core::ErrorSource::upstream, "upstream_tls"},
       {core::ErrorCode::upstream_timeout, 504, core::ErrorSource::upstream, "upstream_timeout"},
