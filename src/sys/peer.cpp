@@ -506,7 +506,7 @@ Peer unix_peer(int fd) {
   peer.pid = cred.pid;
   std::string ignored;
   if (Fd proc = open_proc(ignored)) {
-    Fd dir(::openat(proc.get(), fmt::format("{}", cred.pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    Fd dir(::openat(proc.get(), fmt::format("{}", cred.pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (dir) describe(proc.get(), dir.get(), peer);
   }
   return peer;
@@ -529,11 +529,13 @@ Peer tcp_peer(int fd, SocketTable table) {
     peer.problem = std::move(lookup.problem);
     return peer;
   }
-  peer.uid = lookup.owner->uid;
+  // Inode 0: no descriptor refers to the socket any more. In TIME_WAIT the kernel reports uid 0
+  // as well, so the uid is left out rather than blame root.
   if (lookup.owner->inode == 0) {
     peer.problem = "the client has closed its socket";
     return peer;
   }
+  peer.uid = lookup.owner->uid;
   Holder holder = find_holder(proc.get(), lookup.owner->uid, lookup.owner->inode);
   if (holder.pid == 0) {
     peer.problem = holder.denied ? fmt::format("the client runs as uid {}, whose processes uid {} may not inspect",

@@ -351,7 +351,8 @@ TEST(TcpPeer, ReportsAClientThatHasClosedItsSocket) {
     SCOPED_TRACE(name(table));
     auto peer = tcp_peer(p.accepted, table);
     EXPECT_FALSE(peer.pid);
-    EXPECT_NE(peer.problem, "");
+    EXPECT_FALSE(peer.uid);
+    EXPECT_EQ(peer.problem, "the client has closed its socket");
   }
 }
 
