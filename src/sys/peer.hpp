@@ -3,7 +3,9 @@
 // A Unix socket says so itself (SO_PEERCRED). For loopback TCP the kernel knows the client's socket
 // (its uid and inode: sock_diag, or /proc/net/tcp{,6}), and /proc knows which process holds that
 // inode. Everything is read, never written; a process that exits mid-lookup only costs the answer.
-// The parsers are pure and tested on their own; the readers are thin.
+// The parsers are pure and tested on their own; the readers are thin. The lookups block on /proc
+// (a TCP lookup that has to scan costs milliseconds: bench/micro/peer_lookup_bench.cpp), so call
+// them off the I/O threads; they are safe to call from several threads at once.
 
 #include <sys/types.h>
 
