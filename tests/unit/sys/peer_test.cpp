@@ -265,7 +265,8 @@ struct Child {
   pid_t pid = -1;
   int go = -1;  ///< a byte written to it lets the child exit
 
-  /// Forks; the child runs `connect_end` (true when it connected) and waits for the byte.
+  /// Forks; the child runs `connect_end(read end of go)` (true when it connected), then waits for
+  /// the byte.
   template <typename Connect>
   explicit Child(Connect connect_end) {
     int pipe_fds[2];
@@ -273,7 +274,7 @@ struct Child {
     pid = ::fork();
     if (pid == 0) {
       ::close(pipe_fds[1]);
-      const bool connected = connect_end();
+      const bool connected = connect_end(pipe_fds[0]);
       char c;
       while (::read(pipe_fds[0], &c, 1) < 0 && errno == EINTR) {
       }
@@ -305,13 +306,42 @@ void expect_child(const Peer& peer, pid_t child) {
 TEST(TcpPeer, FindsAChildProcessAndItsParent) {
   TcpPair p;
   ASSERT_TRUE(listen_on(p, AF_INET, "127.0.0.1"));
-  Child child([&] { return connect_to(p, AF_INET, "127.0.0.1") >= 0; });
+  Child child([&](int) { return connect_to(p, AF_INET, "127.0.0.1") >= 0; });
   ASSERT_GT(child.pid, 0);
   p.accepted = ::accept4(p.listener, nullptr, nullptr, SOCK_CLOEXEC);
   for (auto table : all_tables) {
     SCOPED_TRACE(name(table));
     expect_child(tcp_peer(p.accepted, table), child.pid);
   }
+}
+
+TEST(TcpPeer, ReadsTheCommandOfAnotherProgramWithoutItsSecretArguments) {
+  TcpPair p;
+  ASSERT_TRUE(listen_on(p, AF_INET, "127.0.0.1"));
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  // The child connects, then becomes /bin/sh (keeping the socket) with a secret in its argv; the
+  // shell's first output says that the exec is done and the command line is the new one.
+  Child child([&](int go) {
+    int fd = connect_to(p, AF_INET, "127.0.0.1");
+    if (fd >= 0 && ::fcntl(fd, F_SETFD, 0) == 0 && ::dup2(go, 0) == 0 && ::dup2(ready[1], 1) == 1) {
+      const char* argv[] = {"vp-peer-client", "-c", "echo; read line; exit 0", "--token=s3cret", nullptr};
+      ::execv("/bin/sh", const_cast<char* const*>(argv));
+    }
+    ::close(1);
+    ::close(ready[1]);
+    return false;
+  });
+  ASSERT_GT(child.pid, 0);
+  ::close(ready[1]);
+  p.accepted = ::accept4(p.listener, nullptr, nullptr, SOCK_CLOEXEC);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child did not start /bin/sh";
+  ::close(ready[0]);
+  auto peer = tcp_peer(p.accepted);
+  EXPECT_EQ(peer.pid, child.pid) << peer.problem;
+  EXPECT_EQ(peer.command, "vp-peer-client");
+  EXPECT_EQ(peer.ancestors.at(0), ::getpid());
 }
 
 TEST(TcpPeer, GivesTheUidButNoPidWhenTheClientsProcessMayNotBeInspected) {
@@ -393,7 +423,7 @@ TEST(UnixPeer, FindsAChildConnectedToAListener) {
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
   ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
   ASSERT_EQ(::listen(listener, 4), 0);
-  Child child([&] {
+  Child child([&](int) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0;
   });
