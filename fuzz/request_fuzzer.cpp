@@ -8,6 +8,7 @@
 #include "core/credentials.hpp"
 #include "core/headers.hpp"
 #include "core/plan.hpp"
+#include "core/policy.hpp"
 #include "core/request_check.hpp"
 #include "core/wire.hpp"
 #include "fuzz_http.hpp"
@@ -96,6 +97,39 @@ std::vector<std::string_view> start_and_sorted_fields(std::string_view bytes) {
   return lines;
 }
 
+// The local policy (proxy/guard.cpp) on the same request: the read-only preset never needs a body
+// and never lets a write through; an ambiguous target is always refused; once the body is read, a
+// scoped policy always decides.
+void check_policy(const http::request_header<>& req, std::string_view body) {
+  static const core::Policy read_only = core::read_only_policy();
+  static const core::Policy scoped = [] {
+    core::Policy p{.name = "scoped"};
+    p.deny.push_back({.name = "no prod", .environment = "prod*"});
+    p.allow.push_back({.name = "dev app", .methods = {"POST", "PATCH", "DELETE", "GET"}, .environment = "dev",
+                       .secret_path = "/app/**"});
+    return p;
+  }();
+  auto call = core::classify_api(req.method(), req.target());
+  auto d = core::decide(req.method_string(), call, read_only);
+  check(d.verdict != core::Verdict::need_body, "the read-only preset asked for the body", req.target());
+  if (!call.problem.empty()) check(d.verdict == core::Verdict::refuse, "an ambiguous target was allowed", req.target());
+  if (d.verdict == core::Verdict::allow) {
+    const auto m = req.method();
+    check(m == http::verb::get || m == http::verb::head || m == http::verb::post, "read-only allowed a write method",
+          req.target());
+    if (m == http::verb::post)
+      check(call.op == core::ApiOp::login || call.op == core::ApiOp::renew_token, "read-only allowed a POST",
+            req.target());
+  } else {
+    check(!d.message.empty(), "a refusal without a message", req.target());
+  }
+  auto s = core::decide(req.method_string(), call, scoped);
+  if (s.verdict != core::Verdict::need_body) return;
+  core::add_body_facts(call, body);
+  s = core::decide(req.method_string(), call, scoped);
+  check(s.verdict != core::Verdict::need_body, "the body was read and the policy still asked for it", req.target());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -107,6 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.body_limit(boost::none);  // session.cpp: bodies are streamed, limits apply to headers
 
   http::request<http::empty_body> rewritten;
+  http::request_header<> original;
   std::vector<std::string> input_nominated;
   bool chunked = false;
   bool refused = true;
@@ -124,6 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // session.cpp serve_one's admission, with the capability prefix already stripped.
     refused = core::admit(req, true, policy()).kind == core::Admission::Kind::refuse;
 
+    original = req;
     // session's forward (proxy/exchange.cpp) rewrites the header with the same call.
     input_nominated = nominated(req);
     http::request<http::empty_body> h{http::request_header<>(req)};
@@ -161,6 +197,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // (session.cpp aborts both connections), so only complete, accepted messages are serialised.
   if (parsed.complete && !refused) {
     check_reparses(relay_serialize(rewritten, parsed.pieces), rewritten, parsed.body);
+    check_policy(original, parsed.body);
   }
   return 0;
 }

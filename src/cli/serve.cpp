@@ -5,6 +5,7 @@
 #include "cli/logging.hpp"
 #include "cli/runtime_state.hpp"
 #include "config/credentials.hpp"
+#include "config/policy_file.hpp"
 #include "config/settings.hpp"
 #include "infisical/token_keeper.hpp"
 #include "net/token_slot.hpp"
@@ -178,7 +179,19 @@ void log_service_token(const core::CredentialStore& store, const std::vector<std
 }
 
 /// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
-void reload_settings(const ServeOptions& options, const config::Env& env) {
+std::string policy_label(const std::shared_ptr<const core::Policy>& p) { return p ? "\"" + p->name + "\"" : "none"; }
+
+void log_policies(const config::ListenerPolicies& p, const config::Config& cfg) {
+  if (!p.tcp && !p.unix_socket) return;
+  if (cfg.unix_socket && p.unix_socket != p.tcp)
+    spdlog::info("local policy: {} on TCP, {} on the Unix socket", policy_label(p.tcp), policy_label(p.unix_socket));
+  else
+    spdlog::info("local policy: {}", policy_label(p.tcp));
+}
+
+// SIGHUP: the log settings and the local policies. A configuration or policy with errors leaves the
+// running one in place.
+void reload_settings(const ServeOptions& options, const config::Env& env, proxy::Server& server) {
   auto loaded = config::load(options.flags, env);
   if (!loaded.config) {
     spdlog::warn("SIGHUP: the configuration now has errors, so the running settings stay: {}",
@@ -188,6 +201,14 @@ void reload_settings(const ServeOptions& options, const config::Env& env) {
   setup_logging(loaded.config->log_format, loaded.config->log_level);
   spdlog::info("SIGHUP: log format {}, level {}", loaded.config->log_format == config::LogFormat::json ? "json" : "text",
                loaded.config->log_level);
+  auto policies = config::load_listener_policies(*loaded.config);
+  if (!policies.issues.empty()) {
+    spdlog::error("SIGHUP: the local policy has errors, so the running policy stays: {}",
+                  config::format_issues(policies.issues));
+    return;
+  }
+  server.set_policies(policies.tcp, policies.unix_socket);
+  log_policies(policies, *loaded.config);
 }
 
 std::string listen_url(const std::string& listen, std::uint16_t port) {
@@ -255,6 +276,12 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
     return exit_usage;
   }
   setup_logging(cfg.log_format, cfg.log_level);
+  auto policies = config::load_listener_policies(cfg);
+  if (!policies.issues.empty()) {
+    std::cerr << "vault-proxy: policy error\n" << config::format_issues(policies.issues)
+              << "See docs/guardrails.md.\n";
+    return exit_usage;
+  }
 
   core::CredentialStore store;
   const auto initial = load_initial_token(env, store);
@@ -270,8 +297,10 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
 
   try {
     proxy::Server server(cfg, store, auto_auth.get());
+    server.set_policies(policies.tcp, policies.unix_socket);
+    log_policies(policies, cfg);
     listen(server, cfg, options.flags.unsafe_listen);
-    for (const auto& problem : server.enable_reload(reload_env, [&options, &env] { reload_settings(options, env); }))
+    for (const auto& problem : server.enable_reload(reload_env, [&options, &env, &server] { reload_settings(options, env, server); }))
       spdlog::warn("{}", problem);
     std::string where = cfg.upstream.url();
     if (cfg.connect_to) where += fmt::format(" (dialing {}:{})", cfg.connect_to->host, cfg.connect_to->port);

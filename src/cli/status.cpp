@@ -83,6 +83,16 @@ std::string auto_auth_line(const json& aa) {
                      aa.value("renews", 0), aa.value("failures", 0));
 }
 
+/// "\"read-only\"; 3 allowed, 1 refused", with the Unix socket's when it differs; "off" for none.
+std::string policy_line(const json& pol) {
+  const json tcp = pol.value("tcp", json("off"));
+  const json unix_socket = pol.value("unix_socket", json(nullptr));
+  auto label = [](const json& n) { return n == "off" ? std::string("off") : "\"" + n.get<std::string>() + "\""; };
+  std::string out = label(tcp);
+  if (unix_socket.is_string() && unix_socket != tcp) out += " on TCP, " + label(unix_socket) + " on the Unix socket";
+  return fmt::format("{}; {} allowed, {} refused", out, pol.value("allowed", 0), pol.value("refused", 0));
+}
+
 void print_human(const FoundProxy& p, const EndpointResult& e, const json& j) {
   auto& out = std::cout;
   out << fmt::format("vault-proxy is running (pid {}, port {})\n", p.state.pid, p.state.port);
@@ -120,6 +130,7 @@ void print_human(const FoundProxy& p, const EndpointResult& e, const json& j) {
     row("credentials", "NOT loaded: every proxied request gets 503 credentials_missing. Set CF_ACCESS_CLIENT_ID "
                        "and CF_ACCESS_CLIENT_SECRET and restart the proxy");
   if (const json aa = b.value("auto_auth", json(nullptr)); aa.is_object()) row("auto-auth", auto_auth_line(aa));
+  if (const json pol = b.value("policy", json(nullptr)); pol.is_object()) row("policy", policy_line(pol));
   if (b.contains("pid") && b["pid"].is_number_integer() && b["pid"].get<int>() != p.state.pid)
     row("warning", fmt::format("the status endpoint on port {} answered for pid {}, not the recorded pid {}",
                                p.state.port, b["pid"].get<int>(), p.state.pid));

@@ -40,10 +40,12 @@ std::vector<std::string_view> split(std::string_view s) {
 
 enum class Match { yes, no, unknown };
 
-// A condition on a fact the body carries, before the body was read, is unknown.
+// A condition on a fact a write carries in its body is unknown until the body is read: the body's
+// values replace the target's (and the secret path's "/" is only the vault's default).
 Match fact_match(const std::string& pattern, const std::string& fact, const ApiCall& call) {
   if (pattern.empty()) return Match::yes;
-  if (fact.empty()) return op_has_body_facts(call.op) && !call.body_read ? Match::unknown : Match::no;
+  if (op_has_body_facts(call.op) && !call.body_read) return Match::unknown;
+  if (fact.empty()) return Match::no;
   return glob_match(pattern, fact) ? Match::yes : Match::no;
 }
 

@@ -25,11 +25,12 @@ constexpr std::chrono::seconds token_wait{15};
 
 template <class Protocol>
 net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::buffer_body>& req_p,
-                                                   AccessRecord& rec) {
+                                                   AccessRecord& rec, bool body_held) {
   // Steps that have nothing to do for a request (no body, a 2xx answer) are not entered: each
   // entered step costs a coroutine frame, and a small request is a few tens of thousands of
   // instructions in all (docs/BENCHMARKS.md, callgrind).
-  Exchange x(req_p, rec);
+  Exchange x(req_p, rec, body_held);
+  x.holding = body_held;
   if (w_.shared.auto_auth != nullptr) {
     if (co_await take_access_token(x) == Next::done) co_return x.outcome;
   }
@@ -38,7 +39,7 @@ net::awaitable<Outcome> Session<Protocol>::forward(http::request_parser<http::bu
     co_return co_await respond_error(core::ErrorCode::credentials_missing, {}, x.client_version,
                                      x.client_keep_alive && !x.has_body, rec);
   }
-  if (x.has_body && !x.waits_for_continue) {
+  if (x.has_body && !x.waits_for_continue && !x.holding) {
     if (co_await read_first_piece(x) == Next::done) co_return x.outcome;
   }
   // A pooled connection the upstream closed in the meantime is replaced, but only while replaying
@@ -113,7 +114,8 @@ bool Session<Protocol>::prepare_request(Exchange& x) {
   auto& req = x.req_p.get();
   for (auto [it, end] = req.equal_range(http::field::expect); it != end; ++it)
     x.waits_for_continue = x.waits_for_continue || beast::iequals(it->value(), "100-continue");
-  x.waits_for_continue = x.waits_for_continue && x.client_version >= 11;
+  // A held body was read after our own 100 Continue (guard.cpp).
+  x.waits_for_continue = x.waits_for_continue && x.client_version >= 11 && !x.body_held;
   x.token = shared.creds.current();
   if (!x.token) return false;
   x.injection = {shared.host_header, shared.cfg.user_agent, x.token.get(), x.access ? &x.access->value : nullptr};
@@ -456,8 +458,9 @@ std::size_t Session<Protocol>::frame_piece(std::array<net::const_buffer, N>& out
   return n;
 }
 
-template net::awaitable<Outcome> Session<tcp>::forward(http::request_parser<http::buffer_body>&, AccessRecord&);
+template net::awaitable<Outcome> Session<tcp>::forward(http::request_parser<http::buffer_body>&, AccessRecord&,
+                                                      bool);
 template net::awaitable<Outcome> Session<net::local::stream_protocol>::forward(
-    http::request_parser<http::buffer_body>&, AccessRecord&);
+    http::request_parser<http::buffer_body>&, AccessRecord&, bool);
 
 }  // namespace vp::proxy::detail

@@ -48,6 +48,20 @@ std::int64_t seconds_until(std::chrono::steady_clock::time_point t, std::chrono:
 
 /// Auto-auth's state for ready and status: the keeper's state and the token's remaining life (never
 /// a token). token_max_ttl_in_s is null when the vault sets no max TTL.
+// The listeners' policies by name ("off": none; the Unix socket's is null without a socket) and
+// what they decided.
+json policy_json(Shared& shared) {
+  auto name = [&](std::size_t listener) {
+    auto p = shared.policies[listener].load(std::memory_order_acquire);
+    return json(p ? p->name : std::string("off"));
+  };
+  const auto& c = shared.counters;
+  return {{"tcp", name(Shared::tcp_listener)},
+          {"unix_socket", shared.cfg.unix_socket ? name(Shared::unix_listener) : json(nullptr)},
+          {"allowed", c.policy_allowed.load()},
+          {"refused", c.policy_refused.load()}};
+}
+
 json auto_auth_json(const net_token::AutoAuth& auth, bool full) {
   const auto now = std::chrono::steady_clock::now();
   auto st = auth.token.status();
@@ -123,7 +137,8 @@ json status_json(Shared& shared) {
             {"local_logins_refused", c.local_logins_refused.load()}}},
           {"last_error", last},
           {"credentials", creds},
-          {"auto_auth", shared.auto_auth ? auto_auth_json(*shared.auto_auth, true) : json(nullptr)}};
+          {"auto_auth", shared.auto_auth ? auto_auth_json(*shared.auto_auth, true) : json(nullptr)},
+          {"policy", policy_json(shared)}};
 }
 
 /// /__vault-proxy/ready's body and status from a probe result, and with auto-auth the token's state:

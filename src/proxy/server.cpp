@@ -333,6 +333,11 @@ void Server::run() {
   }
 }
 
+void Server::set_policies(std::shared_ptr<const core::Policy> tcp, std::shared_ptr<const core::Policy> unix_socket) {
+  impl_->shared.policies[Shared::tcp_listener].store(std::move(tcp), std::memory_order_release);
+  impl_->shared.policies[Shared::unix_listener].store(std::move(unix_socket), std::memory_order_release);
+}
+
 std::vector<std::string> Server::enable_reload(config::Env file_env, std::function<void()> on_hup) {
   auto& im = *impl_;
   im.reloader = std::make_unique<CredentialReloader>(std::move(file_env), im.shared);

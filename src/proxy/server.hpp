@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "core/credentials.hpp"
+#include "core/policy.hpp"
 #include "net/token_slot.hpp"
 
 #include <chrono>
@@ -61,6 +62,9 @@ class Server {
   /// without a new listener. Returns one sentence per folder that cannot be watched. Without it,
   /// SIGHUP is logged and ignored; it never stops the proxy.
   std::vector<std::string> enable_reload(config::Env file_env, std::function<void()> on_hup = {});
+  /// Sets the local policy of each listener (docs/guardrails.md); null: none. Any thread, any time:
+  /// a request in flight keeps the policy it started with.
+  void set_policies(std::shared_ptr<const core::Policy> tcp, std::shared_ptr<const core::Policy> unix_socket);
   /// Sets the service-manager hooks (before run()).
   void set_lifecycle(Lifecycle hooks);
 

@@ -158,16 +158,31 @@ net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::
     counters.local.fetch_add(1, std::memory_order_relaxed);
     auto res = co_await handle_local(w_, req);
     out = co_await respond(res, keep_alive, rec);
-  } else if (auto call = w_.shared.auto_auth ? core::auth_call(req.method(), req.target()) : core::AuthCall::none;
-             call != core::AuthCall::none) {
-    counters.local.fetch_add(1, std::memory_order_relaxed);
-    out = co_await answer_auth_call(req_p, call, rec);
   } else {
-    counters.proxied.fetch_add(1, std::memory_order_relaxed);
-    out = co_await forward(req_p, rec);
+    out = co_await serve_api(req_p, rec);
   }
   log(rec, start);
   co_return out;
+}
+
+// A request admitted for the upstream: the guardrails first, then auto-auth's local answers or the
+// exchange with the upstream.
+template <class Protocol>
+net::awaitable<Outcome> Session<Protocol>::serve_api(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec) {
+  auto& req = req_p.get();
+  auto& counters = w_.shared.counters;
+  Guard g;
+  g.policy = w_.shared.policies[listener_index].load(std::memory_order_acquire);
+  if (g.policy) {
+    if (auto refused = co_await apply_policy(req_p, g, rec)) co_return *refused;
+  }
+  if (auto call = w_.shared.auto_auth ? core::auth_call(req.method(), req.target()) : core::AuthCall::none;
+      call != core::AuthCall::none) {
+    counters.local.fetch_add(1, std::memory_order_relaxed);
+    co_return co_await answer_auth_call(req_p, call, rec);
+  }
+  counters.proxied.fetch_add(1, std::memory_order_relaxed);
+  co_return co_await forward(req_p, rec, g.body_held);
 }
 
 template <class Protocol>

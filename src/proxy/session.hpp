@@ -31,14 +31,23 @@ enum class Outcome { keep_alive, close, abort };
 /// Exchange::outcome (the client has been answered, or is to be reset).
 enum class Next { proceed, retry, done };
 
+/// What the guardrails found out about one request (guard.cpp): its facts, and the policy's verdict.
+struct Guard {
+  std::shared_ptr<const core::Policy> policy;  ///< the listener's, when the request began; null: none
+  core::ApiCall call;
+  core::Decision decision;
+  bool body_held = false;  ///< the whole body was read to decide, and sits in the relay buffer
+};
+
 /// One request's exchange with the upstream, carried from one step of forward() to the next.
 struct Exchange {
-  Exchange(http::request_parser<http::buffer_body>& p, AccessRecord& r)
+  Exchange(http::request_parser<http::buffer_body>& p, AccessRecord& r, bool body_held)
       : req_p(p),
         rec(r),
         client_version(p.get().version()),
         client_keep_alive(p.get().keep_alive()),
-        has_body(!p.is_done()),
+        has_body(!p.is_done() || body_held),
+        body_held(body_held),
         chunked_body(p.chunked()),
         idempotent(core::is_idempotent(p.get().method())),
         is_head(p.get().method() == http::verb::head) {}
@@ -48,6 +57,7 @@ struct Exchange {
   const unsigned client_version;
   const bool client_keep_alive;
   const bool has_body;
+  const bool body_held;  ///< the body was read whole before the exchange (Guard::body_held)
   const bool chunked_body;
   const bool idempotent;
   const bool is_head;
@@ -89,9 +99,12 @@ class Session {
 
  private:
   using clock = std::chrono::steady_clock;
+  static constexpr std::size_t listener_index =
+      std::is_same_v<Protocol, tcp> ? Shared::tcp_listener : Shared::unix_listener;
 
   // session.cpp
   net::awaitable<Outcome> serve_one(http::request_parser<http::buffer_body>& req_p);
+  net::awaitable<Outcome> serve_api(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec);
   net::awaitable<Outcome> respond_error(core::ErrorCode code, std::string_view message, unsigned version,
                                         bool keep_alive, AccessRecord& rec);
   net::awaitable<Outcome> respond(http::response<http::string_body>& res, bool keep_alive,
@@ -101,6 +114,11 @@ class Session {
   void log(const AccessRecord& rec, clock::time_point start);
   void abort_client();
 
+  // guard.cpp: the local policy (and the facts the audit trail records).
+  net::awaitable<std::optional<Outcome>> apply_policy(http::request_parser<http::buffer_body>& req_p, Guard& g,
+                                                      AccessRecord& rec);
+  net::awaitable<bool> hold_body(http::request_parser<http::buffer_body>& req_p, error_code& ec);
+
   // auth_calls.cpp: auto-auth's local answers to the Infisical auth endpoints.
   net::awaitable<Outcome> answer_auth_call(http::request_parser<http::buffer_body>& req_p, core::AuthCall call,
                                            AccessRecord& rec);
@@ -108,7 +126,8 @@ class Session {
                                                         std::size_t limit);
 
   // exchange.cpp: forward() and its steps, in the order they run.
-  net::awaitable<Outcome> forward(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec);
+  net::awaitable<Outcome> forward(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec,
+                                  bool body_held);
   net::awaitable<Next> take_access_token(Exchange& x);
   bool prepare_request(Exchange& x);
   net::awaitable<Next> read_first_piece(Exchange& x);

@@ -7,6 +7,7 @@
 #include "core/diagnosis.hpp"
 #include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "core/policy.hpp"
 #include "core/request_check.hpp"
 #include "core/worker_count.hpp"
 #include "net/asio.hpp"
@@ -49,6 +50,8 @@ struct Counters {
   std::atomic<std::uint64_t> placeholders_replaced{0};      ///< auto-auth: Bearer <local> → the real token
   std::atomic<std::uint64_t> local_auth_answers{0};         ///< auto-auth: logins, renews, revokes answered here
   std::atomic<std::uint64_t> local_logins_refused{0};       ///< auto-auth: logins with other credentials
+  std::atomic<std::uint64_t> policy_allowed{0};             ///< requests a local policy allowed
+  std::atomic<std::uint64_t> policy_refused{0};             ///< requests a local policy refused (403 local_policy)
   std::array<std::atomic<std::uint64_t>, diagnosis_count> diagnoses{};  ///< by core::Diagnosis
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
   std::array<std::atomic<std::uint64_t>, 5> responses_by_class{};       ///< 1xx … 5xx sent to clients
@@ -112,6 +115,11 @@ struct Shared {
 
   /// Auto-auth's identity, placeholder and token (docs/auto-auth.md); null when it is off.
   net_token::AutoAuth* auto_auth = nullptr;
+
+  /// The local policy of each listener (docs/guardrails.md); null: no policy. Swapped on SIGHUP;
+  /// a request decides on the snapshot it took.
+  enum Listener : std::size_t { tcp_listener = 0, unix_listener = 1 };
+  std::array<std::atomic<std::shared_ptr<const core::Policy>>, 2> policies{};
 
   /// Records an error for status (detail must not contain secrets; it is also redacted on output).
   void note_error(std::string_view code, std::string detail) {

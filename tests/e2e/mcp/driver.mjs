@@ -259,6 +259,48 @@ async function autoAuthScenarios() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Guardrails (issue 18, docs/guardrails.md): a proxy with the read-only preset in front of the
+// writer identity, whose role upstream would allow writes: reads work, and every write is refused
+// by the proxy itself, with a message the MCP user sees, before anything reaches the vault.
+
+async function guardrailScenarios() {
+  const ro = await startProxy(0, { VAULT_PROXY_POLICY: 'read-only' });
+  const url = `http://127.0.0.1:${ro.port}`;
+  try {
+    const client = await startMcp(identities.writer, 'read-only-policy', { INFISICAL_HOST_URL: url });
+    await scenario('read-only-policy-reads', async () => {
+      let r = await client.callTool('get-secret', secretArgs('E2E_API_KEY'));
+      check(r.ok && r.text.includes(seeded.E2E_API_KEY), `get-secret under read-only: ${r.message ?? r.text}`);
+      r = await client.callTool('list-secrets', { projectId: project.id, environmentSlug: project.env });
+      check(r.ok && r.text.includes('E2E_DATABASE_URL'), `list-secrets under read-only: ${r.message ?? r.text}`);
+    });
+    await scenario('read-only-policy-refuses-writes', async () => {
+      const name = 'E2E_API_KEY';
+      const calls = [
+        ['create-secret', secretArgs(`E2E_RO_${rand(4).toUpperCase()}`, { secretValue: 'ro-value' }), 'create-secret'],
+        ['update-secret', secretArgs(name, { secretValue: 'overwritten' }), 'update-secret'],
+        ['delete-secret', secretArgs(name), 'delete-secret'],
+      ];
+      for (const [tool, args, op] of calls) {
+        const r = await client.callTool(tool, args);
+        check(!r.ok, `${tool} went through a read-only proxy: ${r.text}`);
+        check(r.message.includes('[StatusCode=403]'), `${tool}: status missing: ${r.message}`);
+        check(r.message.includes(`vault-proxy's local policy "read-only" refused ${op}`),
+          `${tool}: the policy's message did not reach the user: ${r.message}`);
+      }
+      const writes = fake.state.requests.filter((q) => q.tag === 'read-only-policy-refuses-writes' && q.method !== 'GET');
+      check(writes.length === 0, `${writes.length} write(s) reached the upstream: ${writes.map((q) => `${q.method} ${q.url}`).join(', ')}`);
+      check(fake.state.secrets.size >= Object.keys(seeded).length, 'a seeded secret is gone');
+      const stored = [...fake.state.secrets.values()].find((s) => s.secretKey === name);
+      check(stored?.secretValue === seeded[name], 'the seeded secret was changed');
+    });
+    await client.close();
+  } finally {
+    await stopProxy(ro);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scenarios
 
 let watchdog = setTimeout(async () => {
@@ -434,8 +476,11 @@ try {
   if (direct) {
     skip('auto-auth-access-token-across-ttls', 'direct mode (no proxy)');
     skip('auto-auth-universal-auth-client-across-ttls', 'direct mode (no proxy)');
+    skip('read-only-policy-reads', 'direct mode (no proxy)');
+    skip('read-only-policy-refuses-writes', 'direct mode (no proxy)');
   } else {
     await autoAuthScenarios();
+    await guardrailScenarios();
   }
 
   if (direct) {

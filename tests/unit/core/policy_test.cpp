@@ -119,6 +119,8 @@ TEST(Decide, ScopedRulesOnEnvironmentAndSecretPath) {
       {verb::get, "/api/v3/secrets/raw/A", nullptr, Verdict::refuse, "no allow rule"},
       // Writes: the environment is in the body.
       {verb::post, "/api/v3/secrets/raw/A", nullptr, Verdict::need_body, ""},
+      // The query's values do not decide a write: the body's replace them.
+      {verb::post, "/api/v3/secrets/raw/A?environment=dev&secretPath=/app/tmp", nullptr, Verdict::need_body, ""},
       {verb::post, "/api/v3/secrets/raw/A", R"({"environment":"dev","secretPath":"/app/tmp"})", Verdict::allow,
        "write app/tmp"},
       {verb::post, "/api/v3/secrets/raw/A", R"({"environment":"dev","secretPath":"/app"})", Verdict::refuse,
