@@ -93,6 +93,15 @@ std::string policy_line(const json& pol) {
   return fmt::format("{}; {} allowed, {} refused", out, pol.value("allowed", 0), pol.value("refused", 0));
 }
 
+/// "/home/u/.local/state/vault-proxy/audit.jsonl: 12 written, 0 dropped, 0 failed", and the last problem.
+std::string audit_line(const json& au) {
+  auto n = [&](const char* k) { return au.value(k, static_cast<std::uint64_t>(0)); };
+  std::string out = fmt::format("{}: {} written, {} dropped, {} failed", au.value("path", "?"), n("written"),
+                                n("dropped"), n("failed"));
+  if (const json p = au.value("last_problem", json(nullptr)); p.is_string()) out += " (last problem: " + p.get<std::string>() + ")";
+  return out;
+}
+
 void print_human(const FoundProxy& p, const EndpointResult& e, const json& j) {
   auto& out = std::cout;
   out << fmt::format("vault-proxy is running (pid {}, port {})\n", p.state.pid, p.state.port);
@@ -131,6 +140,7 @@ void print_human(const FoundProxy& p, const EndpointResult& e, const json& j) {
                        "and CF_ACCESS_CLIENT_SECRET and restart the proxy");
   if (const json aa = b.value("auto_auth", json(nullptr)); aa.is_object()) row("auto-auth", auto_auth_line(aa));
   if (const json pol = b.value("policy", json(nullptr)); pol.is_object()) row("policy", policy_line(pol));
+  if (const json au = b.value("audit", json(nullptr)); au.is_object()) row("audit", audit_line(au));
   if (b.contains("pid") && b["pid"].is_number_integer() && b["pid"].get<int>() != p.state.pid)
     row("warning", fmt::format("the status endpoint on port {} answered for pid {}, not the recorded pid {}",
                                p.state.port, b["pid"].get<int>(), p.state.pid));

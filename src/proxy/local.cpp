@@ -62,6 +62,22 @@ json policy_json(Shared& shared) {
           {"refused", c.policy_refused.load()}};
 }
 
+// The audit file and what became of its lines (null when the audit trail is off).
+json audit_json(Shared& shared) {
+  if (!shared.audit) return nullptr;
+  const auto st = shared.audit->stats();
+  const auto& c = shared.counters;
+  return {{"path", shared.audit_path},
+          {"records", c.audit_records.load()},
+          {"written", st.written},
+          {"dropped", st.dropped},
+          {"failed", st.failed},
+          {"rotations", st.rotations},
+          {"last_problem", st.last_problem.empty() ? json(nullptr) : json(st.last_problem)},
+          {"peer_lookups", c.peer_lookups.load()},
+          {"peer_lookup_us", c.peer_lookup_us.load()}};
+}
+
 json auto_auth_json(const net_token::AutoAuth& auth, bool full) {
   const auto now = std::chrono::steady_clock::now();
   auto st = auth.token.status();
@@ -138,7 +154,8 @@ json status_json(Shared& shared) {
           {"last_error", last},
           {"credentials", creds},
           {"auto_auth", shared.auto_auth ? auto_auth_json(*shared.auto_auth, true) : json(nullptr)},
-          {"policy", policy_json(shared)}};
+          {"policy", policy_json(shared)},
+          {"audit", audit_json(shared)}};
 }
 
 /// /__vault-proxy/ready's body and status from a probe result, and with auto-auth the token's state:

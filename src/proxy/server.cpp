@@ -66,6 +66,8 @@ struct Server::Impl {
     if (c.capability) shared.capability = random_token();
   }
   ~Impl() {
+    // A lookup still running completes into a worker's io_context: it ends before the workers do.
+    if (shared.lookups) shared.lookups->join();
     if (unix_bound) {
       std::error_code ignored;
       std::filesystem::remove(*cfg.unix_socket, ignored);
@@ -331,6 +333,12 @@ void Server::run() {
     w->ioc.stop();
     if (w->thread.joinable()) w->thread.join();
   }
+}
+
+void Server::set_audit(sys::AppendLog* log, std::string path) {
+  impl_->shared.audit = log;
+  impl_->shared.audit_path = std::move(path);
+  if (log && !impl_->shared.lookups) impl_->shared.lookups = std::make_unique<net::thread_pool>(1);
 }
 
 void Server::set_policies(std::shared_ptr<const core::Policy> tcp, std::shared_ptr<const core::Policy> unix_socket) {

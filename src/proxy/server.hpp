@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "core/credentials.hpp"
 #include "core/policy.hpp"
+#include "sys/append_log.hpp"
 #include "net/token_slot.hpp"
 
 #include <chrono>
@@ -65,6 +66,9 @@ class Server {
   /// Sets the local policy of each listener (docs/guardrails.md); null: none. Any thread, any time:
   /// a request in flight keeps the policy it started with.
   void set_policies(std::shared_ptr<const core::Policy> tcp, std::shared_ptr<const core::Policy> unix_socket);
+  /// Turns the audit trail on (before run()): one line per request that touches a secret, a folder
+  /// or an identity goes to `log`, which must outlive the server; `path` is shown by status.
+  void set_audit(sys::AppendLog* log, std::string path);
   /// Sets the service-manager hooks (before run()).
   void set_lifecycle(Lifecycle hooks);
 

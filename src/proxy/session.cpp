@@ -165,24 +165,35 @@ net::awaitable<Outcome> Session<Protocol>::serve_one(http::request_parser<http::
   co_return out;
 }
 
-// A request admitted for the upstream: the guardrails first, then auto-auth's local answers or the
-// exchange with the upstream.
+// A request admitted for the upstream: the guardrails first (the policy, the facts the audit trail
+// records), then auto-auth's local answers or the exchange with the upstream.
 template <class Protocol>
 net::awaitable<Outcome> Session<Protocol>::serve_api(http::request_parser<http::buffer_body>& req_p, AccessRecord& rec) {
   auto& req = req_p.get();
-  auto& counters = w_.shared.counters;
+  auto& shared = w_.shared;
   Guard g;
-  g.policy = w_.shared.policies[listener_index].load(std::memory_order_acquire);
-  if (g.policy) {
-    if (auto refused = co_await apply_policy(req_p, g, rec)) co_return *refused;
+  g.policy = shared.policies[listener_index].load(std::memory_order_acquire);
+  if (g.policy || shared.audit) g.call = core::classify_api(req.method(), req.target());
+  const bool audited = shared.audit && core::op_audited(g.call.op);
+  if (audited) co_await find_peer();
+  std::optional<Outcome> early;
+  if (g.policy)
+    early = co_await apply_policy(req_p, g, rec);
+  else if (audited && core::op_has_body_facts(g.call.op))
+    early = co_await hold_for_audit(req_p, g, rec);
+  Outcome out;
+  if (early) {
+    out = *early;
+  } else if (auto call = shared.auto_auth ? core::auth_call(req.method(), req.target()) : core::AuthCall::none;
+             call != core::AuthCall::none) {
+    shared.counters.local.fetch_add(1, std::memory_order_relaxed);
+    out = co_await answer_auth_call(req_p, call, rec);
+  } else {
+    shared.counters.proxied.fetch_add(1, std::memory_order_relaxed);
+    out = co_await forward(req_p, rec, g.body_held);
   }
-  if (auto call = w_.shared.auto_auth ? core::auth_call(req.method(), req.target()) : core::AuthCall::none;
-      call != core::AuthCall::none) {
-    counters.local.fetch_add(1, std::memory_order_relaxed);
-    co_return co_await answer_auth_call(req_p, call, rec);
-  }
-  counters.proxied.fetch_add(1, std::memory_order_relaxed);
-  co_return co_await forward(req_p, rec, g.body_held);
+  if (audited) write_audit(g, rec);
+  co_return out;
 }
 
 template <class Protocol>

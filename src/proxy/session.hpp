@@ -3,6 +3,7 @@
 // admission, local answers and errors) and exchange.cpp (forward: one request's exchange with the
 // upstream, in named steps). Internal to proxy/; the public entry points are in worker.hpp.
 
+#include "core/audit.hpp"
 #include "core/diagnosis.hpp"
 #include "core/framing.hpp"
 #include "core/plan.hpp"
@@ -118,6 +119,10 @@ class Session {
   net::awaitable<std::optional<Outcome>> apply_policy(http::request_parser<http::buffer_body>& req_p, Guard& g,
                                                       AccessRecord& rec);
   net::awaitable<bool> hold_body(http::request_parser<http::buffer_body>& req_p, error_code& ec);
+  net::awaitable<std::optional<Outcome>> hold_for_audit(http::request_parser<http::buffer_body>& req_p, Guard& g,
+                                                        AccessRecord& rec);
+  net::awaitable<void> find_peer();
+  void write_audit(const Guard& g, const AccessRecord& rec);
 
   // auth_calls.cpp: auto-auth's local answers to the Infisical auth endpoints.
   net::awaitable<Outcome> answer_auth_call(http::request_parser<http::buffer_body>& req_p, core::AuthCall call,
@@ -159,6 +164,7 @@ class Session {
   RelayBuffer relay_{w_.blocks};  // body buffer, held only while a body moves
   std::string hdr_;         // the header being sent, serialised flat (core/wire.hpp)
   std::string chunk_line_;  // the chunk-size line of the piece being sent
+  std::optional<core::AuditClient> peer_;  // the client's process, looked up once (audit trail)
 };
 
 }  // namespace vp::proxy::detail

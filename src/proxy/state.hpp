@@ -12,6 +12,9 @@
 #include "core/worker_count.hpp"
 #include "net/asio.hpp"
 #include "net/token_slot.hpp"
+#include "sys/append_log.hpp"
+
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -52,6 +55,9 @@ struct Counters {
   std::atomic<std::uint64_t> local_logins_refused{0};       ///< auto-auth: logins with other credentials
   std::atomic<std::uint64_t> policy_allowed{0};             ///< requests a local policy allowed
   std::atomic<std::uint64_t> policy_refused{0};             ///< requests a local policy refused (403 local_policy)
+  std::atomic<std::uint64_t> audit_records{0};              ///< audit lines queued for the audit file
+  std::atomic<std::uint64_t> peer_lookups{0};               ///< client processes looked up (once per connection)
+  std::atomic<std::uint64_t> peer_lookup_us{0};             ///< the time they took, in all
   std::array<std::atomic<std::uint64_t>, diagnosis_count> diagnoses{};  ///< by core::Diagnosis
   std::array<std::atomic<std::uint64_t>, error_code_count> errors{};    ///< by ErrorCode
   std::array<std::atomic<std::uint64_t>, 5> responses_by_class{};       ///< 1xx … 5xx sent to clients
@@ -120,6 +126,14 @@ struct Shared {
   /// a request decides on the snapshot it took.
   enum Listener : std::size_t { tcp_listener = 0, unix_listener = 1 };
   std::array<std::atomic<std::shared_ptr<const core::Policy>>, 2> policies{};
+
+  /// The audit trail's file (docs/guardrails.md); null when it is off. Its writer thread does the
+  /// I/O: a request only queues a line.
+  sys::AppendLog* audit = nullptr;
+  std::string audit_path;
+  /// Where a TCP client's process is looked up (a /proc scan), off the workers' threads.
+  std::unique_ptr<net::thread_pool> lookups;
+  const long pid = static_cast<long>(::getpid());
 
   /// Records an error for status (detail must not contain secrets; it is also redacted on output).
   void note_error(std::string_view code, std::string detail) {
