@@ -75,7 +75,15 @@ struct Config {
   // Auto-auth (docs/auto-auth.md).
   bool auto_auth = false;                      ///< the proxy logs the machine identity in and renews its token
   std::optional<std::string> local_token_file; ///< where the local placeholder is written (0600); default: state dir
+
+  // The audit trail (docs/guardrails.md).
+  std::optional<std::string> audit_log;        ///< the audit file; unset = `<state dir>/audit.jsonl`
+  bool audit_off = false;                      ///< `audit_log = off`: no audit trail is written
+  std::uint64_t audit_log_max_bytes = 10u << 20;  ///< rotated beyond this size
 };
+
+/// Rotated audit files kept next to the audit file: `<path>.1` (newest) … `<path>.3`.
+inline constexpr unsigned audit_log_keep = 3;
 
 /// One problem found while loading: the field as the user wrote it, what is wrong, and the fix.
 struct Issue {

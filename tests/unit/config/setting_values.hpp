@@ -42,6 +42,8 @@ inline std::map<std::string, Values, std::less<>> values_for(const vp::test::Tem
       {"allowed_hosts", {"a.internal", "b.internal,c.internal", "bad host"}},
       {"auto_auth", {"universal-auth", "off", "oauth"}},
       {"local_token_file", {"/run/a.token", "/run/b.token", ""}},
+      {"audit_log", {"/run/a.jsonl", "off", ""}},
+      {"audit_log_max_bytes", {"65536", "1073741824", "65535"}},
   };
   // Every [timeouts] row is made by the same timeout<> helper: a duration from 1 ms to 24 h.
   for (const auto& row : settings())
