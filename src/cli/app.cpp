@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include "cli/audit_cmd.hpp"
 #include "cli/doctor.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/identity_cmd.hpp"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   add_doctor(app, exit_code);
   add_secret(app, exit_code);
   add_identity(app, exit_code);
+  add_audit(app, exit_code);
   add_help_export(app, exit_code);  // last: it renders the subcommands added above
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 #include "cli/run.hpp"
 
+#include "cli/audit_files.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/hardening.hpp"
 #include "cli/runtime_state.hpp"
@@ -248,10 +249,14 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--auto-auth", o->auto_auth,
                 "start the proxy with --auto-auth (it holds INFISICAL_MCP_CLIENT_ID / _SECRET) and give the command "
                 "only VAULT_PROXY_LOCAL_TOKEN, the proxy's local placeholder (docs/auto-auth.md)");
+  cmd->add_option_function<std::string>("--policy", [o](const std::string& v) { o->policy = v; },
+                                        "the proxy's local policy: read-only, off, or a policy file (docs/guardrails.md)");
   cmd->add_flag("--keep-credential-env", o->keep_credential_env,
                 "pass CF_ACCESS_CLIENT_* on to the command (by default only the proxy sees them)");
   cmd->add_option("command", o->command, "the command and its arguments, after --")->required();
   cmd->footer("Example: vault-proxy run --port 0 -- claude\n"
+              "When the command exits, run prints on stderr what it read through the proxy, from the audit "
+              "trail (nothing when audit_log is off; 'vault-proxy audit' shows more).\n"
               "Other settings (upstream, credentials, ...) come from the environment, as for serve. Exit status: "
               "the command's (128+N if killed by signal N), 127 command not found, 126 not executable, or the "
               "proxy's code (2 configuration, 3 cannot listen) when it does not start.");
@@ -325,6 +330,7 @@ std::optional<int> spawn_proxy(RunState& st) {
   std::vector<std::string> serve_args{exe, "serve", "--scrub-env"};
   if (st.o.port) serve_args.insert(serve_args.end(), {"--port", *st.o.port});
   if (st.o.config_file) serve_args.insert(serve_args.end(), {"--config", *st.o.config_file});
+  if (st.o.policy) serve_args.insert(serve_args.end(), {"--policy", *st.o.policy});
   if (st.o.auto_auth) {
     // A path of this run's own, so that the command gets this proxy's placeholder, whatever port.
     const std::string dir = state_dir(st.env);
@@ -501,6 +507,26 @@ int run_command(RunState& st, const std::string& url, const std::string& url_for
   return command_status < 0 ? exit_failure : status_to_code(command_status);
 }
 
+/// What the command did through this run's proxy, from the audit trail. The proxy has exited by
+/// now, and its writer drains the queue before it exits, so the file holds every record.
+void report_session(const RunState& st, std::chrono::system_clock::time_point started) {
+  try {
+    config::Flags flags;
+    flags.config_file = st.o.config_file;
+    auto loaded = config::load(flags, st.env);
+    if (!loaded.config) return;  // the proxy could not have started with it either
+    const std::string path = audit_log_path(*loaded.config, st.env);
+    if (path.empty()) return;
+    // Records carry milliseconds; a whole second of slack costs nothing, as the proxy's pid filters.
+    AuditFilter filter;
+    filter.since = std::chrono::floor<std::chrono::seconds>(started) - 1s;
+    filter.proxy_pid = st.proxy_pid;
+    std::cerr << session_report(read_audit_trail(path, filter), path);
+  } catch (const std::exception& e) {
+    std::cerr << "vault-proxy run: warning: cannot read the audit trail: " << e.what() << "\n";
+  }
+}
+
 }  // namespace
 
 int run_run(const RunOptions& o, const config::Env& env) {
@@ -511,6 +537,7 @@ int run_run(const RunOptions& o, const config::Env& env) {
   // The command runs as our child with our uid: while we are dumpable it could read the service
   // token from /proc/$PPID/environ.
   harden_process();
+  const auto started = std::chrono::system_clock::now();
   RunState st{o, env};
   if (auto failed = open_proxy_log(st)) return *failed;
   install_handlers();
@@ -534,7 +561,9 @@ int run_run(const RunOptions& o, const config::Env& env) {
   std::cerr << fmt::format("vault-proxy run: proxy ready on {}{} (pid {}{})\n", url,
                            url_for_command != url ? " with its capability prefix" : "", st.proxy_pid,
                            st.own_log ? ", log " + st.log_path : std::string());
-  return st.finish(run_command(st, url, url_for_command));
+  const int code = run_command(st, url, url_for_command);
+  report_session(st, started);
+  return st.finish(code);
 }
 
 }  // namespace vp::cli

@@ -21,6 +21,7 @@ namespace vp::cli {
 struct RunOptions {
   std::optional<std::string> port;         ///< --port for serve (0 = ephemeral); default: the configured port
   std::optional<std::string> config_file;  ///< --config for serve
+  std::optional<std::string> policy;       ///< --policy for serve (docs/guardrails.md)
   /// Where the proxy's log goes: a file, "-" for this process's stderr, or empty for
   /// `<state dir>/run-<pid>.log` (so an interactive command's screen is not interleaved with it).
   std::string log_file;

@@ -1,5 +1,6 @@
 #include "cli/serve.hpp"
 
+#include "cli/audit_files.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/hardening.hpp"
 #include "cli/logging.hpp"
@@ -179,6 +180,20 @@ void log_service_token(const core::CredentialStore& store, const std::vector<std
 }
 
 /// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
+// The audit trail's writer, or null when audit_log is off. The default file's directory (the state
+// directory) is created 0700 first; a file that cannot be written is counted, never fatal.
+std::unique_ptr<sys::AppendLog> open_audit_log(const config::Config& cfg, const config::Env& env) {
+  const auto path = audit_log_path(cfg, env);
+  if (path.empty()) return nullptr;
+  if (!cfg.audit_log) ensure_state_dir(state_dir(env));
+  sys::AppendLog::Options o;
+  o.path = path;
+  o.max_bytes = cfg.audit_log_max_bytes;
+  o.keep = config::audit_log_keep;
+  spdlog::info("audit trail: {}", path);
+  return std::make_unique<sys::AppendLog>(std::move(o));
+}
+
 std::string policy_label(const std::shared_ptr<const core::Policy>& p) { return p ? "\"" + p->name + "\"" : "none"; }
 
 void log_policies(const config::ListenerPolicies& p, const config::Config& cfg) {
@@ -296,8 +311,11 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
   if (options.scrub_env) scrub_credential_env();
 
   try {
+    // Declared before the server, so that it outlives every request that may still queue a line.
+    auto audit = open_audit_log(cfg, env);
     proxy::Server server(cfg, store, auto_auth.get());
     server.set_policies(policies.tcp, policies.unix_socket);
+    if (audit) server.set_audit(audit.get(), audit_log_path(cfg, env));
     log_policies(policies, cfg);
     listen(server, cfg, options.flags.unsafe_listen);
     for (const auto& problem : server.enable_reload(reload_env, [&options, &env, &server] { reload_settings(options, env, server); }))

@@ -79,7 +79,15 @@ struct Config {
   // Guardrails (docs/guardrails.md).
   std::string policy = "off";                    ///< "off", "read-only", or a policy file's path
   std::optional<std::string> unix_socket_policy; ///< the Unix socket listener's; unset: the same as `policy`
+
+  // The audit trail (docs/guardrails.md).
+  std::optional<std::string> audit_log;        ///< the audit file; unset = `<state dir>/audit.jsonl`
+  bool audit_off = false;                      ///< `audit_log = off`: no audit trail is written
+  std::uint64_t audit_log_max_bytes = 10u << 20;  ///< rotated beyond this size
 };
+
+/// Rotated audit files kept next to the audit file: `<path>.1` (newest) … `<path>.3`.
+inline constexpr unsigned audit_log_keep = 3;
 
 /// One problem found while loading: the field as the user wrote it, what is wrong, and the fix.
 struct Issue {

@@ -144,6 +144,17 @@ Problems set_policy(std::string_view v, std::string& out) {
            "use read-only, off, or the path of a policy file, e.g. ./policy.toml (docs/guardrails.md)"}};
 }
 
+/// A path, or `off`.
+Problems set_audit_log(std::string_view v, Config& c) {
+  if (v == "off") {
+    c.audit_off = true;
+    c.audit_log.reset();
+    return {};
+  }
+  c.audit_off = false;
+  return written_path(v, c.audit_log, "give the path of the audit file, e.g. /var/log/vault-proxy/audit.jsonl, or off");
+}
+
 std::string show_octal(unsigned mode) {
   char digits[8] = {};
   auto end = std::to_chars(digits, digits + sizeof digits, mode, 8).ptr;
@@ -370,6 +381,22 @@ constexpr std::array table{
               return problems;
             },
             .show = [](const Config& c) { return c.unix_socket_policy.value_or(""); }},
+    Setting{.key = "audit_log", .flag = "--audit-log", .env = "VAULT_PROXY_AUDIT_LOG",
+            .help = "the audit trail's file, or off",
+            .doc = "Where the audit trail goes: one JSON line per request that touches a secret, a folder or "
+                   "an identity (names, never values; see docs/guardrails.md). A path, or `off` for none. "
+                   "Non-empty, no control characters.",
+            .unset_doc = "state dir `audit.jsonl`",
+            .apply = set_audit_log,
+            .show = [](const Config& c) { return c.audit_off ? std::string("off") : c.audit_log.value_or(""); }},
+    Setting{.key = "audit_log_max_bytes", .env = "VAULT_PROXY_AUDIT_LOG_MAX_BYTES", .kind = Kind::integer,
+            .doc = "The audit file is rotated before it grows past this many bytes, `65536`–`1073741824`; "
+                   "`audit.jsonl.1` … `audit.jsonl.3` are kept.",
+            .apply = [](std::string_view v, Config& c) {
+              return number(v, c.audit_log_max_bytes, 64u << 10, 1u << 30, "a size in bytes",
+                            " (10485760 = 10 MiB)");
+            },
+            .show = [](const Config& c) { return std::to_string(c.audit_log_max_bytes); }},
     timeout<&Timeouts::connect>("timeouts.connect_ms", "resolve and TCP-connect to the upstream"),
     timeout<&Timeouts::tls_handshake>("timeouts.tls_handshake_ms", "the TLS handshake with the upstream"),
     timeout<&Timeouts::request_header>("timeouts.request_header_ms",

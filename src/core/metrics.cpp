@@ -79,6 +79,22 @@ void auto_auth(std::string& out, const MetricsSnapshot& m) {
   sample(out, "vault_proxy_token_operations_total", m.token_failures, R"(op="failed")");
 }
 
+// Only when a policy or the audit trail is on: the families are absent otherwise.
+void guardrails(std::string& out, const MetricsSnapshot& m) {
+  if (m.policy) {
+    family(out, "vault_proxy_policy_decisions_total", "counter", "Requests the local policy allowed and refused.");
+    sample(out, "vault_proxy_policy_decisions_total", m.policy_allowed, R"(decision="allow")");
+    sample(out, "vault_proxy_policy_decisions_total", m.policy_refused, R"(decision="refuse")");
+  }
+  if (m.audit) {
+    family(out, "vault_proxy_audit_lines_total", "counter",
+           "Audit trail lines written, dropped (queue full) and failed (not writable).");
+    sample(out, "vault_proxy_audit_lines_total", m.audit_written, R"(outcome="written")");
+    sample(out, "vault_proxy_audit_lines_total", m.audit_dropped, R"(outcome="dropped")");
+    sample(out, "vault_proxy_audit_lines_total", m.audit_failed, R"(outcome="failed")");
+  }
+}
+
 }  // namespace
 
 std::size_t latency_bucket(std::chrono::microseconds d) noexcept {
@@ -106,6 +122,7 @@ std::string render_prometheus(const MetricsSnapshot& m) {
   one(out, "vault_proxy_credential_version", "gauge", "The service token's version (1 at start, +1 per reload).",
       m.credential_version);
   auto_auth(out, m);
+  guardrails(out, m);
   return out;
 }
 

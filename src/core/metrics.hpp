@@ -52,6 +52,13 @@ struct MetricsSnapshot {
   std::uint64_t token_logins = 0;
   std::uint64_t token_renews = 0;
   std::uint64_t token_failures = 0;
+  bool policy = false;  ///< a listener has a local policy
+  std::uint64_t policy_allowed = 0;
+  std::uint64_t policy_refused = 0;
+  bool audit = false;  ///< the audit trail is on
+  std::uint64_t audit_written = 0;
+  std::uint64_t audit_dropped = 0;  ///< the writer's queue was full
+  std::uint64_t audit_failed = 0;   ///< the file could not be written
 };
 
 /// Prometheus text format 0.0.4: HELP and TYPE lines, then samples; names start `vault_proxy_`.

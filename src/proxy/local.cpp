@@ -240,6 +240,16 @@ net::awaitable<core::MetricsSnapshot> metrics_snapshot(Worker& here) {
     m.token_renews = st.renews;
     m.token_failures = st.failures;
   }
+  m.policy = shared.policies[Shared::tcp_listener].load() || shared.policies[Shared::unix_listener].load();
+  m.policy_allowed = shared.counters.policy_allowed.load(std::memory_order_relaxed);
+  m.policy_refused = shared.counters.policy_refused.load(std::memory_order_relaxed);
+  if (shared.audit) {
+    const auto st = shared.audit->stats();
+    m.audit = true;
+    m.audit_written = st.written;
+    m.audit_dropped = st.dropped;
+    m.audit_failed = st.failed;
+  }
   co_return m;
 }
 

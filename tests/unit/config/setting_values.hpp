@@ -44,6 +44,8 @@ inline std::map<std::string, Values, std::less<>> values_for(const vp::test::Tem
       {"local_token_file", {"/run/a.token", "/run/b.token", ""}},
       {"policy", {"read-only", "/etc/vault-proxy/policy.toml", "readonly"}},
       {"unix_socket_policy", {"read-only", "./unix-policy.toml", "strict"}},
+      {"audit_log", {"/run/a.jsonl", "off", ""}},
+      {"audit_log_max_bytes", {"65536", "1073741824", "65535"}},
   };
   // Every [timeouts] row is made by the same timeout<> helper: a duration from 1 ms to 24 h.
   for (const auto& row : settings())

@@ -125,4 +125,30 @@ TEST(RenderPrometheus, WithoutAutoAuthNoTokenFamilies) {
   EXPECT_NE(text.find("vault_proxy_upstream_latency_seconds_count 0\n"), std::string::npos);
 }
 
+TEST(RenderPrometheus, GuardrailFamiliesOnlyWhenOn) {
+  MetricsSnapshot m;
+  auto off = render_prometheus(m);
+  EXPECT_EQ(off.find("vault_proxy_policy_"), std::string::npos);
+  EXPECT_EQ(off.find("vault_proxy_audit_"), std::string::npos);
+  m.policy = true;
+  m.policy_allowed = 7;
+  m.policy_refused = 2;
+  m.audit = true;
+  m.audit_written = 9;
+  m.audit_dropped = 1;
+  m.audit_failed = 3;
+  auto on = render_prometheus(m);
+  const char* want = R"(# HELP vault_proxy_policy_decisions_total Requests the local policy allowed and refused.
+# TYPE vault_proxy_policy_decisions_total counter
+vault_proxy_policy_decisions_total{decision="allow"} 7
+vault_proxy_policy_decisions_total{decision="refuse"} 2
+# HELP vault_proxy_audit_lines_total Audit trail lines written, dropped (queue full) and failed (not writable).
+# TYPE vault_proxy_audit_lines_total counter
+vault_proxy_audit_lines_total{outcome="written"} 9
+vault_proxy_audit_lines_total{outcome="dropped"} 1
+vault_proxy_audit_lines_total{outcome="failed"} 3
+)";
+  EXPECT_NE(on.find(want), std::string::npos) << on;
+}
+
 }  // namespace
