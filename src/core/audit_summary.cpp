@@ -165,12 +165,12 @@ AuditSummary summarize(std::span<const AuditRecord> records) {
       it->client = r.client;
     }
     add_record(*it, s.totals, r);
-    if (r.decision != "refuse" && r.status < 400 && r.operation == "read-secret")
-      for (auto& k : keys_or_none(r)) secrets.emplace(r.environment, r.secret_path, k);
     ++s.totals.records;
     if (!s.first || r.time < *s.first) s.first = r.time;
     if (!s.last || r.time > *s.last) s.last = r.time;
   }
+  for (const auto& p : s.processes)
+    for (const auto& read : p.reads) secrets.emplace(read.environment, read.path, read.key);
   s.totals.processes = s.processes.size();
   s.totals.distinct_secrets = secrets.size();
   return s;

@@ -21,23 +21,6 @@ using sys_clock = std::chrono::system_clock;
 using vp::core::AuditClient;
 using vp::core::AuditRecord;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult run_cli(std::vector<std::string> args, std::map<std::string, std::string> env) {
-  ProxyProcess::Options o;
-  o.env = std::move(env);
-  o.args = std::move(args);
-  o.wait_ready = false;
-  ProxyProcess p(o);
-  auto code = p.wait_exit(60s);
-  EXPECT_TRUE(code.has_value()) << "vault-proxy did not exit in time\n" << p.stderr_text();
-  return {code.value_or(-1), p.stdout_text(), p.stderr_text()};
-}
-
 const AuditClient mcp{.pid = 4242, .uid = 1000, .command = "node /usr/bin/infisical-mcp", .ancestors = {4200}};
 const AuditClient script{.pid = 5151, .uid = 1000, .command = "python3 deploy.py", .ancestors = {5100, 1}};
 

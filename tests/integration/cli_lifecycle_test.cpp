@@ -28,30 +28,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-/// The outcome of one CLI invocation.
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs `vault-proxy <args>` to completion with exactly `env` (plus PATH).
-CliResult run_cli(std::vector<std::string> args, std::map<std::string, std::string> env,
-                  std::chrono::milliseconds timeout = 60s) {
-  ProxyProcess::Options o;
-  o.env = std::move(env);
-  o.args = std::move(args);
-  o.wait_ready = false;
-  ProxyProcess p(o);
-  auto code = p.wait_exit(timeout);
-  CliResult r;
-  r.code = code.value_or(-1);
-  r.out = p.stdout_text();
-  r.err = p.stderr_text();
-  EXPECT_TRUE(code.has_value()) << "vault-proxy " << o.args.front() << " did not exit in time\n" << r.err;
-  return r;
-}
-
 mode_t mode_of(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;

@@ -1,5 +1,7 @@
 #include "support/proxy_process.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -267,6 +269,22 @@ std::optional<std::uint64_t> ProxyProcess::status_kb(const std::string& field) c
       return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
   }
   return std::nullopt;
+}
+
+CliResult run_cli(std::vector<std::string> args, std::map<std::string, std::string> env,
+                  std::chrono::milliseconds timeout) {
+  ProxyProcess::Options o;
+  o.env = std::move(env);
+  o.args = std::move(args);
+  o.wait_ready = false;
+  ProxyProcess p(o);
+  auto code = p.wait_exit(timeout);
+  CliResult r;
+  r.code = code.value_or(-1);
+  r.out = p.stdout_text();
+  r.err = p.stderr_text();
+  EXPECT_TRUE(code.has_value()) << "vault-proxy " << o.args.front() << " did not exit in time\n" << r.err;
+  return r;
 }
 
 }  // namespace vp::test

@@ -77,4 +77,16 @@ class ProxyProcess {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The outcome of one CLI invocation run to completion.
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `vault-proxy <args>` to completion with exactly `env` (plus PATH); a run that does not exit
+/// within `timeout` fails the test.
+CliResult run_cli(std::vector<std::string> args, std::map<std::string, std::string> env,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace vp::test

@@ -125,7 +125,10 @@ TEST(AppendLog, RotatesBySizeKeepingTheNewestFilesInOrder) {
   EXPECT_EQ(read_file(path + ".1"), lines(9, 12));
   EXPECT_EQ(read_file(path), lines(12, 14));
   EXPECT_FALSE(fs::exists(path + ".4"));
-  for (auto suffix : {"", ".1", ".2", ".3"}) EXPECT_EQ(mode_of(path + suffix), 0600u) << suffix;
+  for (auto suffix : {"", ".1", ".2", ".3"}) {
+    EXPECT_EQ(mode_of(path + suffix), 0600u) << suffix;
+    EXPECT_LE(fs::file_size(path + suffix), 30u) << suffix;
+  }
 }
 
 TEST(AppendLog, RotatesWithinOneBatchToo) {
@@ -203,6 +206,24 @@ TEST(AppendLog, AnUnwritableDirectoryCountsFailuresAndALaterBatchTriesAgain) {
   log.flush();
   EXPECT_EQ(log.stats().written, 2u) << log.stats().last_problem;
   EXPECT_EQ(read_file(path), lines(3, 5));
+}
+
+TEST(AppendLog, AReadOnlyDirectoryCountsFailures) {
+  TempDir tmp;
+  const auto dir = tmp.file("ro");
+  fs::create_directory(dir);
+  ASSERT_EQ(::chmod(dir.c_str(), 0500), 0);
+  if (::access(dir.c_str(), W_OK) == 0) {
+    ::chmod(dir.c_str(), 0700);
+    GTEST_SKIP() << "running with CAP_DAC_OVERRIDE (root): mode 0500 does not stop writes; "
+                    "AnUnwritableDirectoryCountsFailuresAndALaterBatchTriesAgain covers this case";
+  }
+  AppendLog log({.path = dir + "/audit.jsonl"});
+  submit_lines(log, 0, 2);
+  log.flush();
+  EXPECT_EQ(log.stats().failed, 2u);
+  EXPECT_EQ(log.stats().last_problem, dir + "/audit.jsonl cannot be opened: Permission denied");
+  ::chmod(dir.c_str(), 0700);
 }
 
 TEST(AppendLog, AFullDiskCountsFailuresNamesTheFileAndKeepsGoing) {
