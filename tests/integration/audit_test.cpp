@@ -164,8 +164,8 @@ class RunAuditReport : public ::testing::Test {
   };
 };
 
-// Until the proxy writes records itself, the command appends them, as its proxy would: one with
-// the proxy's pid (from its state file) and one from another proxy, which the report leaves out.
+// The report keeps the records of this run's proxy only: the command appends one as its proxy
+// would (the proxy's pid from its state file) and one of another proxy, which is left out.
 TEST_F(RunAuditReport, PrintsWhatThisSessionsProxyRecorded) {
   const std::string script =
       "pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p' \"$VAULT_PROXY_STATE_DIR/serve-$VAULT_PROXY_PORT.json\"); "
@@ -183,6 +183,32 @@ TEST_F(RunAuditReport, PrintsWhatThisSessionsProxyRecorded) {
   const std::string report = r.err.substr(at + header.size());
   EXPECT_NE(report.find("  read  dev:/TOKEN_NAME\n"), std::string::npos) << report;
   EXPECT_EQ(report.find("OTHER"), std::string::npos) << "another proxy's record: " << report;
+}
+
+// A real session: the command reads through its proxy with curl and is refused a write by the
+// read-only policy; the report names both, under the curl process.
+TEST_F(RunAuditReport, ACommandsReadsAndRefusalsThroughItsProxy) {
+  FakeUpstream vault(shared_pki().valid);
+  env_["VAULT_PROXY_CONNECT_TO"] = vault.address();
+  env_["CF_ACCESS_CLIENT_ID"] = "run-audit.access";
+  env_["CF_ACCESS_CLIENT_SECRET"] = "run-audit-secret-5d0e";
+  const std::string script =
+      "curl -sf \"$VAULT_PROXY_URL/api/v3/secrets/raw/DB_URL?workspaceId=p1&environment=dev&secretPath=%2Fapp\" "
+      ">/dev/null || exit 9; "
+      "curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{\"environment\":\"dev\"}' "
+      "\"$VAULT_PROXY_URL/api/v3/secrets/raw/NEW_ONE\"; exit 3";
+  auto r = run_cli({"run", "--port", "0", "--policy", "read-only", "--", "sh", "-c", script}, env_);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(vault.request_count(), 1u) << "the refused write reached the upstream";
+  const std::string header = "vault-proxy: what this session read (audit trail " + state_.file("audit.jsonl") + ")\n";
+  auto at = r.err.find(header);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const std::string report = r.err.substr(at + header.size());
+  EXPECT_NE(report.find("curl"), std::string::npos) << report;
+  EXPECT_NE(report.find("  read  dev:/app/DB_URL\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("create-secret"), std::string::npos) << report;
+  EXPECT_NE(report.find("no allow rule"), std::string::npos) << report;
+  EXPECT_EQ(r.err.find("run-audit-secret-5d0e"), std::string::npos);
 }
 
 TEST_F(RunAuditReport, NoRecordsSaysNoSecretsAndOffSaysNothing) {
