@@ -17,7 +17,8 @@ using Summary = AuditSummary;
 
 bool is_list(std::string_view op) { return op == "list-secrets" || op == "list-folders"; }
 bool is_write(std::string_view op) {
-  return op == "create-secret" || op == "update-secret" || op == "delete-secret" || op == "create-folder";
+  return op == "create-secret" || op == "update-secret" || op == "delete-secret" || op == "create-folder" ||
+         op == "update-folder" || op == "delete-folder" || op == "write-identity";
 }
 
 /// The row of `rows` equal to `row` by `key`, appended when there is none; its count is raised.
@@ -105,7 +106,7 @@ void render_process(std::string& out, const Summary::Process& p) {
                        target(l.environment, l.path, ""), times(l.count));
   for (auto& w : p.writes) out += "  write  " + request_text(w) + times(w.count) + "\n";
   for (auto& r : p.refusals)
-    out += "  refused  " + request_text(r) + (r.rule.empty() ? "" : "  rule " + r.rule) + times(r.count) + "\n";
+    out += "  refused  " + request_text(r) + (r.rule.empty() ? "" : "  (" + r.rule + ")") + times(r.count) + "\n";
   for (auto& f : p.failures)
     out += fmt::format("  failed  {}  {}{}{}\n", request_text(f), f.status, f.diagnosis.empty() ? "" : " " + f.diagnosis,
                        times(f.count));

@@ -73,7 +73,7 @@ TEST_F(AuditCommand, SummarisesEveryFileOldestFirst) {
                    "pid 4242 uid 1000 node /usr/bin/infisical-mcp (parent 4200)\n"
                    "  read  prod:/app/DB_URL  (3×)\n"
                    "  list  prod:/app\n"
-                   "  refused  POST create-secret prod:/app/X  rule read-only\n"
+                   "  refused  POST create-secret prod:/app/X  (read-only)\n"
                    "pid 5151 uid 1000 python3 deploy.py (parent 5100)\n"
                    "  read  prod:/deploy/SSH_KEY\n"
                    "  login\n"
@@ -90,7 +90,7 @@ TEST_F(AuditCommand, SinceCutsTheOlderRecordsAndPidKeepsOneProcess) {
   EXPECT_TRUE(r.out.starts_with("audit trail " + path_ + " since ")) << r.out;
   EXPECT_EQ(lines, "pid 4242 uid 1000 node /usr/bin/infisical-mcp (parent 4200)\n"
                    "  read  prod:/app/DB_URL  (2×)\n"
-                   "  refused  POST create-secret prod:/app/X  rule read-only\n"
+                   "  refused  POST create-secret prod:/app/X  (read-only)\n"
                    "totals: 1 process, 2 reads of 1 secret, 0 lists, 0 writes, 1 refusal, 0 failures, 0 logins\n");
 }
 

@@ -264,7 +264,8 @@ async function autoAuthScenarios() {
 // by the proxy itself, with a message the MCP user sees, before anything reaches the vault.
 
 async function guardrailScenarios() {
-  const ro = await startProxy(0, { VAULT_PROXY_POLICY: 'read-only' });
+  const auditFile = path.join(tmp, 'guardrails-audit.jsonl');
+  const ro = await startProxy(0, { VAULT_PROXY_POLICY: 'read-only', VAULT_PROXY_AUDIT_LOG: auditFile });
   const url = `http://127.0.0.1:${ro.port}`;
   try {
     const client = await startMcp(identities.writer, 'read-only-policy', { INFISICAL_HOST_URL: url });
@@ -293,6 +294,28 @@ async function guardrailScenarios() {
       check(fake.state.secrets.size >= Object.keys(seeded).length, 'a seeded secret is gone');
       const stored = [...fake.state.secrets.values()].find((s) => s.secretKey === name);
       check(stored?.secretValue === seeded[name], 'the seeded secret was changed');
+    });
+    await scenario('audit-trail-names-the-mcp-server', async () => {
+      // The writer is asynchronous: wait for the five calls' lines (logins are audited too).
+      let lines = [];
+      for (let i = 0; i < 100; i++) {
+        lines = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').split('\n').filter(Boolean) : [];
+        if (lines.filter((l) => !l.includes('"operation":"login"')).length >= 5) break;
+        await sleep(50);
+      }
+      const text = lines.join('\n');
+      for (const value of [...Object.values(seeded), identities.writer.clientSecret, cf.secret])
+        check(!text.includes(value), 'a secret value or credential is in the audit trail');
+      const records = lines.map((l) => JSON.parse(l));
+      const pid = client.child.pid;
+      const mine = records.filter((r) => r.client?.pid === pid);
+      const ops = mine.map((r) => `${r.operation}:${r.decision}`);
+      for (const want of ['read-secret:allow', 'list-secrets:allow', 'create-secret:refuse', 'update-secret:refuse', 'delete-secret:refuse'])
+        check(ops.includes(want), `no ${want} line for the MCP server (pid ${pid}): ${ops.join(', ')}`);
+      const read = mine.find((r) => r.operation === 'read-secret');
+      check(read.environment === project.env && read.keys?.[0] === 'E2E_API_KEY' && read.listener === 'tcp',
+        `read-secret line: ${JSON.stringify(read)}`);
+      check(/node/.test(read.client.command ?? ''), `the client's command: ${read.client.command}`);
     });
     await client.close();
   } finally {
@@ -478,6 +501,7 @@ try {
     skip('auto-auth-universal-auth-client-across-ttls', 'direct mode (no proxy)');
     skip('read-only-policy-reads', 'direct mode (no proxy)');
     skip('read-only-policy-refuses-writes', 'direct mode (no proxy)');
+    skip('audit-trail-names-the-mcp-server', 'direct mode (no proxy)');
   } else {
     await autoAuthScenarios();
     await guardrailScenarios();

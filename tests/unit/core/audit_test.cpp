@@ -259,7 +259,7 @@ TEST(AuditSummary, GroupsByProcessAndCountsRepeats) {
             "  list  prod:/app\n"
             "  list folders  prod:/\n"
             "  write  PATCH update-secret dev:/app/Y\n"
-            "  refused  POST create-secret prod:/app/X  rule read-only\n"
+            "  refused  POST create-secret prod:/app/X  (read-only)\n"
             "  failed  GET read-secret prod:/app/GONE  404 not_found\n"
             "  login\n"
             "  renew-token\n"
