@@ -52,7 +52,7 @@ std::int64_t seconds_until(std::chrono::steady_clock::time_point t, std::chrono:
 // what they decided.
 json policy_json(Shared& shared) {
   auto name = [&](std::size_t listener) {
-    auto p = shared.policies[listener].load(std::memory_order_acquire);
+    const auto* p = shared.policies[listener].load(std::memory_order_acquire);
     return json(p ? p->name : std::string("off"));
   };
   const auto& c = shared.counters;
@@ -240,7 +240,7 @@ net::awaitable<core::MetricsSnapshot> metrics_snapshot(Worker& here) {
     m.token_renews = st.renews;
     m.token_failures = st.failures;
   }
-  m.policy = shared.policies[Shared::tcp_listener].load() || shared.policies[Shared::unix_listener].load();
+  m.policy = shared.policies[Shared::tcp_listener].load() != nullptr || shared.policies[Shared::unix_listener].load() != nullptr;
   m.policy_allowed = shared.counters.policy_allowed.load(std::memory_order_relaxed);
   m.policy_refused = shared.counters.policy_refused.load(std::memory_order_relaxed);
   if (shared.audit) {

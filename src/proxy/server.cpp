@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -342,8 +343,13 @@ void Server::set_audit(sys::AppendLog* log, std::string path) {
 }
 
 void Server::set_policies(std::shared_ptr<const core::Policy> tcp, std::shared_ptr<const core::Policy> unix_socket) {
-  impl_->shared.policies[Shared::tcp_listener].store(std::move(tcp), std::memory_order_release);
-  impl_->shared.policies[Shared::unix_listener].store(std::move(unix_socket), std::memory_order_release);
+  auto& shared = impl_->shared;
+  std::lock_guard lock(shared.policies_mutex);
+  for (const auto& p : {tcp, unix_socket})
+    if (p && std::find(shared.policies_kept.begin(), shared.policies_kept.end(), p) == shared.policies_kept.end())
+      shared.policies_kept.push_back(p);
+  shared.policies[Shared::tcp_listener].store(tcp.get(), std::memory_order_release);
+  shared.policies[Shared::unix_listener].store(unix_socket.get(), std::memory_order_release);
 }
 
 std::vector<std::string> Server::enable_reload(config::Env file_env, std::function<void()> on_hup) {

@@ -173,7 +173,8 @@ net::awaitable<Outcome> Session<Protocol>::serve_api(http::request_parser<http::
   auto& shared = w_.shared;
   Guard g;
   g.policy = shared.policies[listener_index].load(std::memory_order_acquire);
-  if (g.policy || shared.audit) g.call = core::classify_api(req.method(), req.target());
+  // Only API paths are audited: other requests pay for the facts only under a policy.
+  if (g.policy || (shared.audit && req.target().starts_with("/api/"))) g.call = core::classify_api(req.method(), req.target());
   const bool audited = shared.audit && core::op_audited(g.call.op);
   if (audited) co_await find_peer();
   std::optional<Outcome> early;

@@ -34,7 +34,7 @@ enum class Next { proceed, retry, done };
 
 /// What the guardrails found out about one request (guard.cpp): its facts, and the policy's verdict.
 struct Guard {
-  std::shared_ptr<const core::Policy> policy;  ///< the listener's, when the request began; null: none
+  const core::Policy* policy = nullptr;  ///< the listener's, when the request began; null: none
   core::ApiCall call;
   core::Decision decision;
   bool body_held = false;  ///< the whole body was read to decide, and sits in the relay buffer

@@ -123,9 +123,13 @@ struct Shared {
   net_token::AutoAuth* auto_auth = nullptr;
 
   /// The local policy of each listener (docs/guardrails.md); null: no policy. Swapped on SIGHUP;
-  /// a request decides on the snapshot it took.
+  /// a request decides on the one it loaded. A plain pointer, so that a request pays one atomic
+  /// load and no shared reference count: every policy ever set stays in `policies_kept` until exit
+  /// (one per reload).
   enum Listener : std::size_t { tcp_listener = 0, unix_listener = 1 };
-  std::array<std::atomic<std::shared_ptr<const core::Policy>>, 2> policies{};
+  std::array<std::atomic<const core::Policy*>, 2> policies{};
+  std::mutex policies_mutex;
+  std::vector<std::shared_ptr<const core::Policy>> policies_kept;
 
   /// The audit trail's file (docs/guardrails.md); null when it is off. Its writer thread does the
   /// I/O: a request only queues a line.
