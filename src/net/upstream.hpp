@@ -46,6 +46,8 @@ struct ConnectResult {
 
 /// What the pool needs of a Connection (BasicPool's policy).
 struct ConnectionPolicy {
+  /// The peer closed, or sent application bytes (TLS records that carry none, such as session
+  /// tickets, are taken and do not count).
   static bool peer_closed(Connection& c);
   static bool has_unread(Connection& c);
   static void set_lean(Connection& c, bool lean);
@@ -59,6 +61,9 @@ class Pool : public BasicPool<Connection, ConnectionPolicy> {
 
   /// A new, handshaken connection (net/connector.hpp).
   net::awaitable<ConnectResult> connect();
+  /// Opens a connection ahead of any request and keeps it idle in the pool, so that a request
+  /// finds it handshaken (the first after start, above all). The result says why when it failed.
+  net::awaitable<ConnectResult> open_spare();
 
  private:
   net::any_io_executor ex_;

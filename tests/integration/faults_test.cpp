@@ -295,7 +295,8 @@ TEST_F(Faults, AResponseNobodyAskedForThatArrivesWhileTheConnectionIdlesReachesN
 TEST_F(Faults, ClientDisconnectMidUploadDiscardsTheUpstreamConnection) {
   // One worker, so there is one pool and the upload is sure to take the pooled connection.
   start(ProxySetup{}.with_env({{"VAULT_PROXY_THREADS", "1"}}));
-  expect_healthy();  // leaves one pooled upstream connection
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the connection the worker opens at start
+  expect_healthy();  // leaves it pooled
   ASSERT_EQ(upstream().connections(), 1u);
   {
     HttpClient c(port(), 10s);
@@ -332,6 +333,7 @@ TEST_F(Faults, ClientDisconnectMidDownloadDiscardsTheUpstreamConnection) {
               return r;
             }))
             .with_env({{"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the download takes the one opened at start
   {
     HttpClient c(port(), 10s);
     ClientRequest req;
@@ -551,7 +553,10 @@ TEST_P(MalformedResponse, Is502AndThatUpstreamConnectionIsDiscarded) {
     if (r.target == "/ok") return RawReply{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"};
     return RawReply{bytes};
   });
-  start(ProxySetup{}.without_upstream().with_env({{"VAULT_PROXY_CONNECT_TO", raw_->address()}}));
+  // One worker, whose connection opened at start carries /bad: no idle one stays open elsewhere.
+  start(ProxySetup{}.without_upstream().with_env(
+      {{"VAULT_PROXY_CONNECT_TO", raw_->address()}, {"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(raw_->wait_for_handshakes(1, 10s));
   {
     HttpClient c(port(), 5s);
     ClientRequest req;
