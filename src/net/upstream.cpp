@@ -58,7 +58,11 @@ void ConnectionPolicy::set_lean(Connection& c, bool lean) {
 void ConnectionPolicy::release_buffers(Connection& c) { SSL_free_buffers(c.stream.native_handle()); }
 
 Pool::Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg)
-    : BasicPool({cfg.pool_size, cfg.timeouts.upstream_idle}), ex_(std::move(ex)), tls_(std::move(tls)), cfg_(cfg) {}
+    : BasicPool({cfg.pool_size, cfg.timeouts.upstream_idle}),
+      ex_(std::move(ex)),
+      tls_(std::move(tls)),
+      cfg_(cfg),
+      spare_done_(ex_, clock::time_point::max()) {}
 
 namespace {
 
@@ -101,9 +105,17 @@ net::awaitable<ConnectResult> Pool::connect() {
 }
 
 net::awaitable<ConnectResult> Pool::open_spare() {
+  spare_pending_ = true;
   auto r = co_await connect();
   if (r.connection) give_back(std::move(r.connection));
+  spare_pending_ = false;
+  spare_done_.cancel();
   co_return r;
+}
+
+net::awaitable<void> Pool::spare_settled() {
+  if (!spare_pending_) co_return;
+  co_await spare_done_.async_wait(net::as_tuple(net::use_awaitable));
 }
 
 }  // namespace vp::net_upstream

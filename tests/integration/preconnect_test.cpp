@@ -35,6 +35,14 @@ TEST_F(Preconnect, TheFirstRequestIsServedOnThePreopenedConnection) {
   EXPECT_EQ(reqs[0].connection_id, 1u);
 }
 
+TEST_F(Preconnect, ARequestThatArrivesWhileTheSpareConnectsWaitsForIt) {
+  // No wait for the handshake: the request may come while the spare is still connecting.
+  start(one_worker());
+  auto res = http_get(port(), "/api/status");
+  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(upstream().connections(), 1u) << "the first request dialled a connection beside the spare";
+}
+
 TEST_F(Preconnect, EachWorkerOpensOne) {
   start(ProxySetup{}.with_env({{"VAULT_PROXY_THREADS", "3"}}));
   EXPECT_TRUE(upstream().wait_for_handshakes(3, 10s)) << redacted_stderr();
