@@ -266,7 +266,7 @@ constexpr std::array table{
             .show = [](const Config& c) { return std::to_string(c.threads); }},
     Setting{.key = "pool_size", .flag = "--pool-size", .env = "VAULT_PROXY_POOL_SIZE", .kind = Kind::integer,
             .help = "idle upstream connections per worker",
-            .doc = "Idle upstream connections kept per worker thread, `0`–`100000`; `0` disables pooling.",
+            .doc = "Idle upstream connections kept per worker thread, `0`–`100000`; `0` disables pooling. Each worker opens one at start, ahead of the first request, unless it is `0`.",
             .apply = [](std::string_view v, Config& c) {
               return number(v, c.pool_size, 0, 100'000, "a pool size", " (0 disables pooling)");
             },

@@ -28,7 +28,23 @@ bool peer_closed(tcp::socket& socket) {
   return errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
-bool ConnectionPolicy::peer_closed(Connection& c) { return net_upstream::peer_closed(c.stream.socket()); }
+// A TLS 1.3 server sends its session tickets (RFC 8446 §4.6.1) after the handshake, so a connection
+// that was opened and pooled before it carried any request (Pool::open_spare) finds them waiting.
+// They are not an answer to anything: OpenSSL takes them in a read that returns no data, and the
+// connection stays reusable. Application bytes, a close or a record cut short still drop it.
+namespace {
+bool settled_after_handshake_records(Connection& c) {
+  char byte;
+  error_code ec;
+  const std::size_t n = c.stream.read_some_now(net::buffer(&byte, 1), ec);
+  return n == 0 && ec == net::error::would_block && !c.stream.has_pending() &&
+         !net_upstream::peer_closed(c.stream.socket());
+}
+}  // namespace
+
+bool ConnectionPolicy::peer_closed(Connection& c) {
+  return net_upstream::peer_closed(c.stream.socket()) && !settled_after_handshake_records(c);
+}
 bool ConnectionPolicy::has_unread(Connection& c) { return net_upstream::has_unread(c); }
 
 void ConnectionPolicy::set_lean(Connection& c, bool lean) {
@@ -42,7 +58,11 @@ void ConnectionPolicy::set_lean(Connection& c, bool lean) {
 void ConnectionPolicy::release_buffers(Connection& c) { SSL_free_buffers(c.stream.native_handle()); }
 
 Pool::Pool(net::any_io_executor ex, std::shared_ptr<ssl::context> tls, const config::Config& cfg)
-    : BasicPool({cfg.pool_size, cfg.timeouts.upstream_idle}), ex_(std::move(ex)), tls_(std::move(tls)), cfg_(cfg) {}
+    : BasicPool({cfg.pool_size, cfg.timeouts.upstream_idle}),
+      ex_(std::move(ex)),
+      tls_(std::move(tls)),
+      cfg_(cfg),
+      spare_done_(ex_, clock::time_point::max()) {}
 
 namespace {
 
@@ -82,6 +102,20 @@ net::awaitable<ConnectResult> Pool::connect() {
   ConnectResult r;
   r.connection = std::move(c);
   co_return r;
+}
+
+net::awaitable<ConnectResult> Pool::open_spare() {
+  spare_pending_ = true;
+  auto r = co_await connect();
+  if (r.connection) give_back(std::move(r.connection));
+  spare_pending_ = false;
+  spare_done_.cancel();
+  co_return r;
+}
+
+net::awaitable<void> Pool::spare_settled() {
+  if (!spare_pending_) co_return;
+  co_await spare_done_.async_wait(net::as_tuple(net::use_awaitable));
 }
 
 }  // namespace vp::net_upstream

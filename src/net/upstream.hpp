@@ -46,6 +46,8 @@ struct ConnectResult {
 
 /// What the pool needs of a Connection (BasicPool's policy).
 struct ConnectionPolicy {
+  /// The peer closed, or sent application bytes (TLS records that carry none, such as session
+  /// tickets, are taken and do not count).
   static bool peer_closed(Connection& c);
   static bool has_unread(Connection& c);
   static void set_lean(Connection& c, bool lean);
@@ -59,11 +61,21 @@ class Pool : public BasicPool<Connection, ConnectionPolicy> {
 
   /// A new, handshaken connection (net/connector.hpp).
   net::awaitable<ConnectResult> connect();
+  /// Opens a connection ahead of any request and keeps it idle in the pool, so that a request
+  /// finds it handshaken (the first after start, above all). The result says why when it failed.
+  net::awaitable<ConnectResult> open_spare();
+  /// True while open_spare() connects.
+  bool spare_pending() const noexcept { return spare_pending_; }
+  /// Waits until open_spare() has finished, so that a request that arrives meanwhile takes the
+  /// spare from the pool instead of dialling a second connection beside it.
+  net::awaitable<void> spare_settled();
 
  private:
   net::any_io_executor ex_;
   std::shared_ptr<ssl::context> tls_;
   const config::Config& cfg_;
+  bool spare_pending_ = false;
+  net::steady_timer spare_done_;  // never expires: cancelled when the spare is settled
 };
 
 /// True when the peer has closed (or sent unexpected bytes on) an idle socket.

@@ -171,6 +171,12 @@ template <class Protocol>
 net::awaitable<Next> Session<Protocol>::send_request_header(Exchange& x, int attempt) {
   auto& req = x.req_p.get();
   x.conn = attempt == 0 ? w_.pool.take_idle() : nullptr;
+  if (!x.conn && attempt == 0 && w_.pool.spare_pending()) {
+    // Just after start: the worker's spare is on its way, and the wait is shorter than a handshake
+    // of our own (a spare that fails leaves the pool empty, and the request connects itself).
+    co_await w_.pool.spare_settled();
+    x.conn = w_.pool.take_idle();
+  }
   x.reused = x.conn != nullptr;
   if (!x.conn) {
     auto cr = co_await w_.pool.connect();

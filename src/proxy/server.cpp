@@ -41,6 +41,7 @@ net::awaitable<void> refuse_overloaded(Socket socket) {
 constexpr LogEscaped session_failed{"session ended by an internal error"};
 constexpr LogEscaped accept_failed{"accept loop stopped by an internal error"};
 constexpr LogEscaped drain_failed{"drain stopped by an internal error"};
+constexpr LogEscaped spare_failed{"opening a spare upstream connection stopped by an internal error"};
 
 std::string random_token() {
   unsigned char bytes[24];
@@ -322,6 +323,9 @@ void Server::run() {
       wp->ioc.run();
     });
   }
+  // Each worker opens one upstream connection in the background, so that the first request finds
+  // a handshaken one (issue 17); readiness, on the control thread, does not wait for it.
+  for (auto& w : im.workers) net::co_spawn(w->ioc, open_spare_connection(*w), spare_failed);
   net::co_spawn(im.control, im.accept_loop(im.acceptor), accept_failed);
   if (im.unix_bound) net::co_spawn(im.control, im.accept_loop(im.unix_acceptor), accept_failed);
   // Posted after the accept loops, so it runs once they wait in accept.

@@ -107,6 +107,10 @@ net::awaitable<void> run_session(Worker& w, tcp::socket socket);
 /// The same for a Unix-domain-socket client.
 net::awaitable<void> run_session(Worker& w, net::local::stream_protocol::socket socket);
 
+/// Opens one upstream connection into the worker's pool ahead of any request (none when pooling
+/// is off); a failure is logged at debug level and changes nothing else.
+net::awaitable<void> open_spare_connection(Worker& w);
+
 /// Probes the upstream's ready path through Access (uses the worker's pool).
 net::awaitable<ProbeResult> probe_upstream(Worker& w);
 

@@ -115,8 +115,12 @@ TEST_F(Faults, UpstreamConnectionRefusedIs502AndTheProxyStaysHealthy) {
 }
 
 TEST_F(Faults, UpstreamResetBeforeTheHeaderIs502) {
-  start(ProxySetup{}.with_handler(
-      ok_or([](const RecordedRequest&) { return Response::make_fault(Response::Fault::reset_before_response); })));
+  // No pool, so no connection opened at start either: the request goes out on a new connection,
+  // which is never replayed (a pooled one may be: docs/architecture.md, "Retries").
+  start(ProxySetup{}
+            .with_handler(ok_or(
+                [](const RecordedRequest&) { return Response::make_fault(Response::Fault::reset_before_response); }))
+            .with_env({{"VAULT_PROXY_POOL_SIZE", "0"}}));
   auto res = http_get(port(), "/reset");
   expect_upstream_502(res);
   EXPECT_EQ(upstream().request_count(), 1u) << "a request that reached the upstream must not be replayed";
@@ -295,7 +299,8 @@ TEST_F(Faults, AResponseNobodyAskedForThatArrivesWhileTheConnectionIdlesReachesN
 TEST_F(Faults, ClientDisconnectMidUploadDiscardsTheUpstreamConnection) {
   // One worker, so there is one pool and the upload is sure to take the pooled connection.
   start(ProxySetup{}.with_env({{"VAULT_PROXY_THREADS", "1"}}));
-  expect_healthy();  // leaves one pooled upstream connection
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the connection the worker opens at start
+  expect_healthy();  // leaves it pooled
   ASSERT_EQ(upstream().connections(), 1u);
   {
     HttpClient c(port(), 10s);
@@ -332,6 +337,7 @@ TEST_F(Faults, ClientDisconnectMidDownloadDiscardsTheUpstreamConnection) {
               return r;
             }))
             .with_env({{"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the download takes the one opened at start
   {
     HttpClient c(port(), 10s);
     ClientRequest req;
@@ -551,7 +557,10 @@ TEST_P(MalformedResponse, Is502AndThatUpstreamConnectionIsDiscarded) {
     if (r.target == "/ok") return RawReply{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"};
     return RawReply{bytes};
   });
-  start(ProxySetup{}.without_upstream().with_env({{"VAULT_PROXY_CONNECT_TO", raw_->address()}}));
+  // One worker, whose connection opened at start carries /bad: no idle one stays open elsewhere.
+  start(ProxySetup{}.without_upstream().with_env(
+      {{"VAULT_PROXY_CONNECT_TO", raw_->address()}, {"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(raw_->wait_for_handshakes(1, 10s));
   {
     HttpClient c(port(), 5s);
     ClientRequest req;

@@ -11,7 +11,22 @@ namespace {
 using namespace vp::test;
 using namespace std::chrono_literals;
 
-class Forwarding : public ProxyTest {};
+class Forwarding : public ProxyTest {
+ protected:
+  /// An upstream that closes each connection right after its response without announcing it, behind
+  /// one worker, whose one connection opened at start carries the first request: no idle
+  /// connection is left open in another pool.
+  void start_closing_quietly() {
+    start(ProxySetup{}
+              .with_handler([](const RecordedRequest&) {
+                Response resp = Response::text(200, "ok");
+                resp.close_quietly = true;
+                return resp;
+              })
+              .with_env({{"VAULT_PROXY_THREADS", "1"}}));
+    ASSERT_TRUE(upstream().wait_for_handshakes(1, std::chrono::seconds(10)));
+  }
+};
 
 /// The only request the upstream saw; fails the test if there is not exactly one.
 RecordedRequest only_request(FakeUpstream& up) {
@@ -345,7 +360,8 @@ TEST_F(Forwarding, PipelinedRequestsAreAnsweredInOrder) {
 }
 
 TEST_F(Forwarding, SequentialRequestsReuseOneUpstreamConnection) {
-  start();
+  start(ProxySetup{}.with_env({{"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the connection the worker opens at start
   HttpClient c(port());
   for (int i = 0; i < 20; ++i) {
     ClientRequest req;
@@ -361,6 +377,7 @@ TEST_F(Forwarding, SequentialRequestsReuseOneUpstreamConnection) {
 
 TEST_F(Forwarding, PoolIsSharedAcrossClientConnections) {
   start(ProxySetup{}.with_env({{"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the connection the worker opens at start
   for (int i = 0; i < 10; ++i) {
     auto res = http_get(port(), "/client/" + std::to_string(i));
     ASSERT_EQ(res.status, 200u);
@@ -371,11 +388,7 @@ TEST_F(Forwarding, PoolIsSharedAcrossClientConnections) {
 TEST_F(Forwarding, StalePooledConnectionIsNotUsed) {
   // The upstream closes each connection right after answering, without announcing it, the way an
   // idle timeout does. The next request must go out on a fresh connection and succeed.
-  start(ProxySetup{}.with_handler([](const RecordedRequest&) {
-    Response resp = Response::text(200, "ok");
-    resp.close_quietly = true;
-    return resp;
-  }));
+  start_closing_quietly();
   HttpClient c(port());
   ClientRequest req;
   req.target = "/first";
@@ -396,11 +409,7 @@ TEST_F(Forwarding, StalePooledConnectionIsNotUsed) {
 TEST_F(Forwarding, StalePooledConnectionIsReplacedForAGetWithoutAnError) {
   // A bodiless GET skips the liveness probe on a pooled connection: if the upstream has closed it,
   // the request is replayed on a fresh one, and the client never sees the difference.
-  start(ProxySetup{}.with_handler([](const RecordedRequest&) {
-    Response resp = Response::text(200, "ok");
-    resp.close_quietly = true;
-    return resp;
-  }));
+  start_closing_quietly();
   HttpClient c(port());
   ClientRequest req;
   for (int i = 0; i < 3; ++i) {

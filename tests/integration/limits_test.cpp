@@ -59,6 +59,8 @@ class Limits : public ProxyTest {
  protected:
   /// A chunked POST of a few bytes, to warm the request-body path before RSS is measured.
   void warm_up() {
+    // After the connection the worker opens at start, so that the warm-up takes it.
+    ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));
     ClientRequest warm;
     warm.method = "POST";
     warm.target = "/warm";

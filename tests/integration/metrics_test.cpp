@@ -13,6 +13,7 @@
 namespace {
 
 using namespace vp::test;
+using namespace std::chrono_literals;
 
 /// The value of the sample `line_start` (the metric name with its labels), or -1.
 double sample(const std::string& text, const std::string& line_start) {
@@ -27,7 +28,8 @@ TEST_F(Metrics, CountsRequestsResponsesLatencyAndThePool) {
   start(ProxySetup{}.with_handler([](const RecordedRequest& r) {
     return r.target == "/missing" ? Response::text(404, R"({"message":"nope","error":"NotFound"})", "application/json")
                                   : Response::text(200, "ok");
-  }));
+  }).with_env({{"VAULT_PROXY_THREADS", "1"}}));
+  ASSERT_TRUE(upstream().wait_for_handshakes(1, 10s));  // the connection the worker opens at start
   {
     HttpClient c(port());
     for (int i = 0; i < 5; ++i) ASSERT_EQ(c.request({.target = "/api/status"}).status, 200u);
@@ -43,7 +45,7 @@ TEST_F(Metrics, CountsRequestsResponsesLatencyAndThePool) {
   EXPECT_EQ(sample(t, "vault_proxy_upstream_latency_seconds_count"), 6);
   EXPECT_GT(sample(t, "vault_proxy_upstream_latency_seconds_sum"), 0);
   EXPECT_EQ(sample(t, "vault_proxy_upstream_connections_total"), 1) << "one connection, reused";
-  EXPECT_EQ(sample(t, "vault_proxy_pool_reuses_total"), 5);
+  EXPECT_EQ(sample(t, "vault_proxy_pool_reuses_total"), 6) << "every request, the first too, found it pooled";
   EXPECT_EQ(sample(t, "vault_proxy_credential_version"), 1);
   EXPECT_EQ(sample(t, "vault_proxy_credentials_injected_total"), 6);
   EXPECT_EQ(t.find("vault_proxy_token_"), std::string::npos) << "no auto-auth families without auto-auth";

@@ -97,7 +97,7 @@ struct FakeUpstream::Impl {
     tls.use_certificate_chain_file(options.cert.cert);
     tls.use_private_key_file(options.cert.key, ssl::context::pem);
 
-    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), options.port);
     acceptor.open(ep.protocol());
     acceptor.set_option(net::socket_base::reuse_address(true));
     acceptor.bind(ep);
@@ -219,7 +219,11 @@ struct FakeUpstream::Impl {
       hard_close(s);
       co_return;
     }
-    ++n_handshakes;
+    {
+      std::lock_guard lock(mu);  // so that a waiter cannot miss the notification
+      ++n_handshakes;
+    }
+    cv.notify_all();
     std::string sni;
     if (const char* name = SSL_get_servername(s.native_handle(), TLSEXT_NAMETYPE_host_name)) sni = name;
     std::string tls_version = SSL_get_version(s.native_handle());
@@ -480,6 +484,11 @@ bool FakeUpstream::wait_for_requests(std::size_t n, std::chrono::milliseconds ti
 void FakeUpstream::clear_requests() {
   std::lock_guard lock(impl_->mu);
   impl_->recorded.clear();
+}
+
+bool FakeUpstream::wait_for_handshakes(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->n_handshakes >= n; });
 }
 
 std::size_t FakeUpstream::connections() const noexcept { return impl_->n_connections; }

@@ -97,9 +97,11 @@ class FakeUpstream {
     bool send_100_continue = true;                    ///< answer `Expect: 100-continue` with 100
     std::chrono::milliseconds idle_timeout{30'000};   ///< drop a connection idle this long
     std::size_t max_header_bytes = 1024 * 1024;
+    std::uint16_t port = 0;                           ///< 0: any free port
   };
 
-  /// Starts listening on 127.0.0.1:0 immediately. The default handler answers 200 with body "ok".
+  /// Starts listening on 127.0.0.1 (on Options::port, default any free one) immediately. The default
+  /// handler answers 200 with body "ok".
   explicit FakeUpstream(CertFiles cert, Handler handler = {});
   FakeUpstream(Options options, Handler handler);
   FakeUpstream(const FakeUpstream&) = delete;
@@ -124,6 +126,8 @@ class FakeUpstream {
   std::size_t connections() const noexcept;        ///< TCP connections accepted
   std::size_t handshakes() const noexcept;         ///< TLS handshakes completed
   std::size_t failed_handshakes() const noexcept;  ///< TLS handshakes that failed
+  /// Waits until at least `n` TLS handshakes have completed; false on timeout.
+  bool wait_for_handshakes(std::size_t n, std::chrono::milliseconds timeout) const;
   std::size_t open_connections() const noexcept;   ///< sessions currently alive
   /// Waits until at most `n` sessions are alive; false on timeout.
   bool wait_for_open_connections_at_most(std::size_t n, std::chrono::milliseconds timeout) const;

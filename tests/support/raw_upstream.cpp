@@ -47,6 +47,7 @@ struct RawUpstream::Impl {
   Handler handler;
   std::vector<RawRequest> recorded;
   std::size_t n_connections = 0;
+  std::size_t n_handshakes = 0;
   OpenConnections open;
   std::size_t n_unsolicited = 0;
 
@@ -140,6 +141,11 @@ struct RawUpstream::Impl {
     tcp_layer.expires_after(std::chrono::seconds(10));
     auto [hec] = co_await s.async_handshake(ssl::stream_base::server, tuple_awaitable);
     if (hec) co_return;
+    {
+      std::lock_guard lock(mu);
+      ++n_handshakes;
+    }
+    cv.notify_all();
     std::string buf;
     for (std::size_t index = 0;; ++index) {
       std::size_t end;
@@ -211,6 +217,11 @@ bool RawUpstream::wait_for_requests(std::size_t n, std::chrono::milliseconds tim
 bool RawUpstream::wait_for_unsolicited(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   return impl_->cv.wait_for(lock, timeout, [&] { return impl_->n_unsolicited >= n; });
+}
+
+bool RawUpstream::wait_for_handshakes(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->n_handshakes >= n; });
 }
 
 std::size_t RawUpstream::connections() const {

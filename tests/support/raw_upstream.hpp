@@ -60,6 +60,8 @@ class RawUpstream {
   bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
   /// Waits until `unsolicited` bytes have been written n times; false on timeout.
   bool wait_for_unsolicited(std::size_t n, std::chrono::milliseconds timeout) const;
+  /// Waits until at least n TLS handshakes have completed; false on timeout.
+  bool wait_for_handshakes(std::size_t n, std::chrono::milliseconds timeout) const;
   std::size_t connections() const;       ///< TCP connections accepted
   std::size_t open_connections() const;  ///< connections the peer has not closed yet
   /// Waits until at most n connections are open; false on timeout.
