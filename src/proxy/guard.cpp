@@ -127,6 +127,7 @@ net::awaitable<void> Session<Protocol>::find_peer() {
   const int fd = client_.socket().native_handle();
   sys::Peer p;
   if constexpr (std::is_same_v<Protocol, tcp>) {
+    std::call_once(w_.shared.lookups_once, [&] { w_.shared.lookups = std::make_unique<net::thread_pool>(1); });
     p = co_await net::co_spawn(
         *w_.shared.lookups, [fd]() -> net::awaitable<sys::Peer> { co_return sys::tcp_peer(fd); }, use_awaitable);
   } else {

@@ -343,7 +343,6 @@ void Server::run() {
 void Server::set_audit(sys::AppendLog* log, std::string path) {
   impl_->shared.audit = log;
   impl_->shared.audit_path = std::move(path);
-  if (log && !impl_->shared.lookups) impl_->shared.lookups = std::make_unique<net::thread_pool>(1);
 }
 
 void Server::set_policies(std::shared_ptr<const core::Policy> tcp, std::shared_ptr<const core::Policy> unix_socket) {

@@ -135,7 +135,9 @@ struct Shared {
   /// I/O: a request only queues a line.
   sys::AppendLog* audit = nullptr;
   std::string audit_path;
-  /// Where a TCP client's process is looked up (a /proc scan), off the workers' threads.
+  /// Where a TCP client's process is looked up (a /proc scan), off the workers' threads; started
+  /// by the first lookup, so that a proxy nobody audits holds no extra thread.
+  std::once_flag lookups_once;
   std::unique_ptr<net::thread_pool> lookups;
   const long pid = static_cast<long>(::getpid());
 
