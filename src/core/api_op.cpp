@@ -1,5 +1,6 @@
 #include "core/api_op.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
@@ -164,6 +165,16 @@ std::string normal_secret_path(std::string_view path) {
   return path.front() == '/' ? std::string(path) : "/" + std::string(path);
 }
 
+bool may_be_audited(std::string_view target) noexcept {
+  const auto path = target.substr(0, target.find('?'));
+  if (path == "/api/status") return false;
+  if (path.starts_with("/api/")) return true;
+  // A plain path outside /api/ cannot name a secret; one that could be read another way (an
+  // escape, '\\', '//', a dot segment) is classified, so that an encoding cannot slip past the trail.
+  return path.find_first_of("%\\") != std::string_view::npos || path.find("//") != std::string_view::npos ||
+         path.find("/.") != std::string_view::npos;
+}
+
 ApiCall classify_api(http::verb method, std::string_view target) {
   ApiCall call;
   auto parsed = boost::urls::parse_origin_form(target);
@@ -172,7 +183,8 @@ ApiCall classify_api(http::verb method, std::string_view target) {
     return call;
   }
   const auto& url = *parsed;
-  std::vector<std::string> segments;
+  // Up to 8 segments on the stack: an API path has 3 to 6, and this runs on every API request.
+  boost::container::small_vector<std::string, 8> segments;
   for (auto seg : url.segments()) segments.push_back(std::string(seg));
   call.problem = path_problem(url.encoded_path(), segments);
   if (!call.problem.empty()) return call;

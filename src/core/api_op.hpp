@@ -68,6 +68,12 @@ struct ApiCall {
   std::string problem;      ///< why the target could not be read (an ambiguous path); "" when fine
 };
 
+/// Whether the audit trail must classify `target` (cheap, no allocation): false for a plain path
+/// outside /api/ and for the vault's health endpoint (`/api/status`, which probes call often and
+/// which reads nothing); true for anything under /api/ and for a path that could be read another way
+/// (an escape, '\\', '//', a dot segment).
+bool may_be_audited(std::string_view target) noexcept;
+
 /// The facts of a request from its method and target. A path that could be read two ways
 /// (dot segments, an encoded '/', '\' or NUL, a malformed %-escape) sets `problem`.
 ApiCall classify_api(http::verb method, std::string_view target);

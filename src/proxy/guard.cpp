@@ -156,7 +156,7 @@ void Session<Protocol>::write_audit(const Guard& g, const AccessRecord& rec) {
   r.listener = listener_index == Shared::tcp_listener ? "tcp" : "unix";
   if (peer_) r.client = *peer_;
   r.method = rec.method;
-  r.operation = core::op_name(g.call.op);
+  r.operation = g.call.problem.empty() ? std::string(core::op_name(g.call.op)) : "ambiguous-target";
   r.project = g.call.project;
   r.environment = g.call.environment;
   r.secret_path = g.call.secret_path;

@@ -174,8 +174,12 @@ net::awaitable<Outcome> Session<Protocol>::serve_api(http::request_parser<http::
   Guard g;
   g.policy = shared.policies[listener_index].load(std::memory_order_acquire);
   // Only API paths are audited: other requests pay for the facts only under a policy.
-  if (g.policy || (shared.audit && req.target().starts_with("/api/"))) g.call = core::classify_api(req.method(), req.target());
-  const bool audited = shared.audit && core::op_audited(g.call.op);
+  const auto target = req.target();
+  if (g.policy || (shared.audit && core::may_be_audited(target)))
+    g.call = core::classify_api(req.method(), target);
+  // A target that could be read two ways is recorded too: the vault (or Cloudflare's URL
+  // normalisation) may read it as a secret's path.
+  const bool audited = shared.audit && (core::op_audited(g.call.op) || !g.call.problem.empty());
   if (audited) co_await find_peer();
   std::optional<Outcome> early;
   if (g.policy)

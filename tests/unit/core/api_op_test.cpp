@@ -154,6 +154,14 @@ TEST(OpNames, RoundTripAndWhatIsAudited) {
   EXPECT_FALSE(op_has_body_facts(ApiOp::read_secret));
 }
 
+TEST(MayBeAudited, PlainPathsOutsideTheApiAndTheHealthEndpointAreSkipped) {
+  for (const char* t : {"/api/status", "/api/status?x=1", "/", "/blob/1m", "/echo?a=b", "/assets/app.js"})
+    EXPECT_FALSE(may_be_audited(t)) << t;
+  for (const char* t : {"/api/v3/secrets/raw/X", "/api/statusx", "/api/st%61tus", "/%61pi/v3/secrets/raw/X",
+                        "//api/v3/secrets/raw/X", "/x/../api/v3/secrets/raw/X", "/x\\..\\api", "/api/status/../v3/x"})
+    EXPECT_TRUE(may_be_audited(t)) << t;
+}
+
 TEST(NormalSecretPath, TheVaultsOwnNormalisation) {
   EXPECT_EQ(normal_secret_path(""), "/");
   EXPECT_EQ(normal_secret_path("/"), "/");
