@@ -41,10 +41,18 @@ void read_lines(const std::string& text, const AuditFilter& filter, AuditTrail& 
 
 }  // namespace
 
+std::string audit_dir(const config::Env& env) {
+  namespace fs = std::filesystem;
+  if (auto v = env("VAULT_PROXY_STATE_DIR"); v && !v->empty()) return *v;
+  if (auto v = env("XDG_STATE_HOME"); v && !v->empty()) return (fs::path(*v) / "vault-proxy").string();
+  if (auto v = env("HOME"); v && !v->empty()) return (fs::path(*v) / ".local/state/vault-proxy").string();
+  return state_dir(env);
+}
+
 std::string audit_log_path(const config::Config& config, const config::Env& env) {
   if (config.audit_off) return {};
   if (config.audit_log) return *config.audit_log;
-  return (std::filesystem::path(state_dir(env)) / "audit.jsonl").string();
+  return (std::filesystem::path(audit_dir(env)) / "audit.jsonl").string();
 }
 
 std::vector<std::string> audit_files(const std::string& path, unsigned keep) {

@@ -15,7 +15,12 @@
 
 namespace vp::cli {
 
-/// "" when the audit trail is off; else the configured path, or `<state_dir(env)>/audit.jsonl`.
+/// The default audit file's directory. The trail must outlive a reboot, unlike the runtime state
+/// directory (`$XDG_RUNTIME_DIR` is cleared at logout and boot): `$VAULT_PROXY_STATE_DIR` when set,
+/// else `$XDG_STATE_HOME/vault-proxy`, else `~/.local/state/vault-proxy`, else the state directory.
+std::string audit_dir(const config::Env& env);
+
+/// "" when the audit trail is off; else the configured path, or `<audit_dir(env)>/audit.jsonl`.
 std::string audit_log_path(const config::Config& config, const config::Env& env);
 
 /// The audit file and those of its rotated siblings that exist (whatever they are), oldest first:

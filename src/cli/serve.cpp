@@ -180,12 +180,12 @@ void log_service_token(const core::CredentialStore& store, const std::vector<std
 }
 
 /// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
-// The audit trail's writer, or null when audit_log is off. The default file's directory (the state
-// directory) is created 0700 first; a file that cannot be written is counted, never fatal.
+// The audit trail's writer, or null when audit_log is off. The default file's directory is created
+// 0700 first; a file that cannot be written is counted, never fatal.
 std::unique_ptr<sys::AppendLog> open_audit_log(const config::Config& cfg, const config::Env& env) {
   const auto path = audit_log_path(cfg, env);
   if (path.empty()) return nullptr;
-  if (!cfg.audit_log) ensure_state_dir(state_dir(env));
+  if (!cfg.audit_log) ensure_state_dir(audit_dir(env));  // created 0700 and checked like the state directory
   sys::AppendLog::Options o;
   o.path = path;
   o.max_bytes = cfg.audit_log_max_bytes;

@@ -386,7 +386,7 @@ constexpr std::array table{
             .doc = "Where the audit trail goes: one JSON line per request that touches a secret, a folder or "
                    "an identity (names, never values; see docs/guardrails.md). A path, or `off` for none. "
                    "Non-empty, no control characters.",
-            .unset_doc = "state dir `audit.jsonl`",
+            .unset_doc = "`~/.local/state/vault-proxy/audit.jsonl` (`$XDG_STATE_HOME`; in `$VAULT_PROXY_STATE_DIR` when that is set)",
             .apply = set_audit_log,
             .show = [](const Config& c) { return c.audit_off ? std::string("off") : c.audit_log.value_or(""); }},
     Setting{.key = "audit_log_max_bytes", .env = "VAULT_PROXY_AUDIT_LOG_MAX_BYTES", .kind = Kind::integer,

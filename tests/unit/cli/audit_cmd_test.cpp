@@ -50,6 +50,17 @@ TEST(AuditPath, OffConfiguredOrTheStateDirectory) {
   EXPECT_EQ(audit_log_path(c, env), "");
 }
 
+TEST(AuditPath, TheDefaultOutlivesAReboot) {
+  config::Config c;
+  EXPECT_EQ(audit_log_path(c, config::map_env({{"XDG_STATE_HOME", "/h/.st"}, {"XDG_RUNTIME_DIR", "/run/user/7"}})),
+            "/h/.st/vault-proxy/audit.jsonl");
+  EXPECT_EQ(audit_log_path(c, config::map_env({{"HOME", "/h"}, {"XDG_RUNTIME_DIR", "/run/user/7"}})),
+            "/h/.local/state/vault-proxy/audit.jsonl");
+  EXPECT_EQ(audit_log_path(c, config::map_env({{"XDG_RUNTIME_DIR", "/run/user/7"}})),
+            "/run/user/7/vault-proxy/audit.jsonl");  // no home: the state directory
+  EXPECT_EQ(audit_log_path(c, config::map_env({{"VAULT_PROXY_STATE_DIR", "/s"}, {"HOME", "/h"}})), "/s/audit.jsonl");
+}
+
 TEST(AuditPath, TheSettingReachesTheConfig) {
   struct Row {
     std::map<std::string, std::string> env;
