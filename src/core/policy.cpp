@@ -7,25 +7,34 @@
 namespace vp::core {
 namespace {
 
-// '*' and '?' within one segment: the two-pointer match with one backtrack point, O(n·m).
-bool segment_match(std::string_view p, std::string_view t) noexcept {
-  std::size_t i = 0, j = 0, star = std::string_view::npos, mark = 0;
+// The two-pointer wildcard match with one backtrack point, O(n·m), over characters or over path
+// segments: an item for which `is_star` holds matches any run of text items (none included), any
+// other item matches one text item for which `one` holds.
+template <class Items, class IsStar, class One>
+bool wildcard_match(const Items& p, const Items& t, IsStar is_star, One one) {
+  constexpr std::size_t none = static_cast<std::size_t>(-1);
+  std::size_t i = 0, j = 0, star = none, mark = 0;
   while (j < t.size()) {
-    if (i < p.size() && (p[i] == '?' || p[i] == t[j])) {
+    if (i < p.size() && !is_star(p[i]) && one(p[i], t[j])) {
       ++i;
       ++j;
-    } else if (i < p.size() && p[i] == '*') {
+    } else if (i < p.size() && is_star(p[i])) {
       star = i++;
       mark = j;
-    } else if (star != std::string_view::npos) {
+    } else if (star != none) {
       i = star + 1;
       j = ++mark;
     } else {
       return false;
     }
   }
-  while (i < p.size() && p[i] == '*') ++i;
+  while (i < p.size() && is_star(p[i])) ++i;
   return i == p.size();
+}
+
+// '*' and '?' within one segment.
+bool segment_match(std::string_view p, std::string_view t) {
+  return wildcard_match(p, t, [](char c) { return c == '*'; }, [](char pc, char tc) { return pc == '?' || pc == tc; });
 }
 
 std::vector<std::string_view> split(std::string_view s) {
@@ -109,26 +118,8 @@ PolicyRule preset_rule(std::string name, std::vector<std::string> methods, std::
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) noexcept {
-  const auto p = split(pattern);
-  const auto t = split(text);
-  std::size_t i = 0, j = 0, star = std::string_view::npos, mark = 0;
-  while (j < t.size()) {
-    if (i < p.size() && p[i] != "**" && segment_match(p[i], t[j])) {
-      ++i;
-      ++j;
-    } else if (i < p.size() && p[i] == "**") {
-      star = i++;
-      mark = j;
-    } else if (star != std::string_view::npos) {
-      i = star + 1;
-      j = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (i < p.size() && p[i] == "**") ++i;
-  return i == p.size();
+bool glob_match(std::string_view pattern, std::string_view text) {
+  return wildcard_match(split(pattern), split(text), [](std::string_view seg) { return seg == "**"; }, segment_match);
 }
 
 Policy read_only_policy() {

@@ -14,7 +14,7 @@ namespace vp::core {
 /// A glob over '/'-separated text: `*` matches within one segment, `**` as a whole segment matches
 /// any number of segments (none included: "/app/**" matches "/app"), `?` one character other than
 /// '/'. Everything else matches itself.
-bool glob_match(std::string_view pattern, std::string_view text) noexcept;
+bool glob_match(std::string_view pattern, std::string_view text);
 
 /// One rule. Every condition that is set must hold; an empty one holds for every request.
 struct PolicyRule {
