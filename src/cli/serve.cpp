@@ -182,8 +182,8 @@ void log_service_token(const core::CredentialStore& store, const std::vector<std
 /// SIGHUP's share beyond the token: the settings that need no new listener (log format and level).
 // The audit trail's writer, or null when audit_log is off. The default file's directory is created
 // 0700 first; a file that cannot be written is counted, never fatal.
-std::unique_ptr<sys::AppendLog> open_audit_log(const config::Config& cfg, const config::Env& env) {
-  const auto path = audit_log_path(cfg, env);
+std::unique_ptr<sys::AppendLog> open_audit_log(const config::Config& cfg, const config::Env& env,
+                                               const std::string& path) {
   if (path.empty()) return nullptr;
   if (!cfg.audit_log) ensure_state_dir(audit_dir(env));  // created 0700 and checked like the state directory
   sys::AppendLog::Options o;
@@ -312,10 +312,11 @@ int run_serve(const ServeOptions& options, const config::Env& env) {
 
   try {
     // Declared before the server, so that it outlives every request that may still queue a line.
-    auto audit = open_audit_log(cfg, env);
+    const auto audit_path = audit_log_path(cfg, env);
+    auto audit = open_audit_log(cfg, env, audit_path);
     proxy::Server server(cfg, store, auto_auth.get());
     server.set_policies(policies.tcp, policies.unix_socket);
-    if (audit) server.set_audit(audit.get(), audit_log_path(cfg, env));
+    if (audit) server.set_audit(audit.get(), audit_path);
     log_policies(policies, cfg);
     listen(server, cfg, options.flags.unsafe_listen);
     for (const auto& problem : server.enable_reload(reload_env, [&options, &env, &server] { reload_settings(options, env, server); }))
